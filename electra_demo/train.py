@@ -1,0 +1,148 @@
+"""python -m electra_demo.train: fine-tune an ELECTRA classifier with Lightning and export a checkpoint folder.
+
+Example (from scratch, every pooling head on one shared backbone):
+  python -m electra_demo.train --train data/train.tsv --val data/dev.tsv --preset mini --pooling all --output checkpoints/my-model
+With the hub: --backbone google/electra-small-discriminator
+"""
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from transformers import AutoTokenizer, ElectraModel
+
+from .checkpoint import CheckpointError, _load_ckpt, save_folder
+from .cli import run_cli
+from .data import TextDataModule, load_label_names, read_labelled
+from .lit_module import ClassifierSystem
+from .model import PRESETS, ElectraClassifier, preset_config
+from .pooling import parse_poolings
+from .predict import evaluate
+from .tokenizer import train_wordpiece
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = p.add_argument_group("data")
+    d.add_argument("--train", required=True, help="TSV/CSV training file")
+    d.add_argument("--val", required=True, help="TSV/CSV validation file (model selection)")
+    d.add_argument("--text-column", default="sentence")
+    d.add_argument("--label-column", default="label")
+    d.add_argument("--labels", default=None, help="labels.json (default: the one beside --train, else from the data)")
+    d.add_argument("--max-length", type=int, default=128)
+    d.add_argument("--batch-size", type=int, default=32)
+    m = p.add_argument_group("model")
+    src = m.add_mutually_exclusive_group()
+    src.add_argument("--backbone", help="hub id or local folder of a pretrained ELECTRA (discriminator)")
+    src.add_argument("--preset", choices=list(PRESETS), default=None, help="train from scratch with this size")
+    m.add_argument("--tokenizer", default=None, help="tokenizer folder for --preset (default: train WordPiece on --train)")
+    m.add_argument("--vocab-size", type=int, default=8000)
+    m.add_argument("--pooling", default="all", help="'all', or comma-separated names, e.g. cls,mean")
+    m.add_argument("--default-pooling", default=None, help="the main head (default: cls if trained)")
+    m.add_argument("--dropout", type=float, default=0.1)
+    o = p.add_argument_group("optimisation")
+    o.add_argument("--lr", type=float, default=1e-4)
+    o.add_argument("--weight-decay", type=float, default=0.01)
+    o.add_argument("--warmup-ratio", type=float, default=0.1)
+    o.add_argument("--patience", type=int, default=3, help="early stopping on val_acc (validations without gain)")
+    t = p.add_argument_group("trainer (passed to pl.Trainer)")
+    t.add_argument("--accelerator", default="auto")
+    t.add_argument("--devices", default="auto")
+    t.add_argument("--num-nodes", type=int, default=1)
+    t.add_argument("--strategy", default="auto")
+    t.add_argument("--precision", default="32-true")
+    t.add_argument("--max-epochs", type=int, default=3)
+    t.add_argument("--max-steps", type=int, default=-1)
+    t.add_argument("--max-time", default=None, help="DD:HH:MM:SS")
+    t.add_argument("--val-check-interval", type=float, default=1.0)
+    t.add_argument("--accumulate-grad-batches", type=int, default=1)
+    t.add_argument("--limit-train-batches", type=float, default=1.0)
+    t.add_argument("--fast-dev-run", action="store_true")
+    t.add_argument("--seed", type=int, default=42)
+    p.add_argument("--output", required=True, help="checkpoint folder to export")
+    p.add_argument("--log-dir", default="runs", help="Lightning logs and .ckpt files")
+    return p
+
+
+def _devices(value):
+    return int(value) if str(value).isdigit() else value
+
+
+def build_backbone(args, train_texts):
+    if args.backbone:
+        try:
+            tok = AutoTokenizer.from_pretrained(args.backbone)
+            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout)
+        except OSError as e:
+            raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]}); "
+                                  f"give a local folder, a reachable hub id, or --preset to train from scratch") from None
+        return backbone, tok
+    tok = AutoTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else train_wordpiece(train_texts, args.vocab_size)
+    config = preset_config(args.preset or "mini", len(tok), max(512, args.max_length), hidden_dropout_prob=args.dropout,
+                           pad_token_id=tok.pad_token_id)
+    return ElectraModel(config), tok
+
+
+def tokenizer_files(tok) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tok.save_pretrained(tmp)
+        return {n: open(os.path.join(tmp, n), encoding="utf-8").read() for n in os.listdir(tmp)}
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    poolings = parse_poolings(args.pooling)
+    pl.seed_everything(args.seed, workers=True)
+    names = load_label_names(args.train, args.labels)
+    train_texts, _, labels = read_labelled(args.train, args.text_column, args.label_column, names)
+    read_labelled(args.val, args.text_column, args.label_column, labels)  # fail early on a bad val file
+    backbone, tok = build_backbone(args, train_texts)
+    model = ElectraClassifier(backbone, poolings, labels, args.default_pooling)
+    system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, args.max_length, tokenizer_files(tok))
+    dm = TextDataModule(tok, args.train, args.val, labels, args.text_column, args.label_column, args.batch_size,
+                        args.max_length, args.seed)
+    ckpt_cb = ModelCheckpoint(dirpath=None, monitor="val_acc", mode="max", save_top_k=1, save_last=False, filename="best-{step}")
+    callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience)]
+    loggers = [pl.loggers.CSVLogger(args.log_dir, name="train")]
+    try:
+        import tensorboard  # noqa: F401
+        loggers.append(pl.loggers.TensorBoardLogger(args.log_dir, name="train"))
+    except ImportError:
+        pass
+    trainer = pl.Trainer(
+        accelerator=args.accelerator, devices=_devices(args.devices), num_nodes=args.num_nodes, strategy=args.strategy,
+        precision=args.precision, max_epochs=args.max_epochs, max_steps=args.max_steps, max_time=args.max_time,
+        val_check_interval=args.val_check_interval, accumulate_grad_batches=args.accumulate_grad_batches,
+        limit_train_batches=args.limit_train_batches, fast_dev_run=args.fast_dev_run, callbacks=callbacks,
+        logger=loggers, use_distributed_sampler=False, default_root_dir=args.log_dir, log_every_n_steps=20,
+    )
+    t0 = time.time()
+    trainer.fit(system, datamodule=dm)
+    if not trainer.is_global_zero:
+        return None
+    best = ckpt_cb.best_model_path
+    clf_model = _load_ckpt(best).model if best else model.eval()
+    val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
+    metrics = evaluate(clf_model, tok, val_texts, val_labels, args.max_length)
+    meta = {
+        "train_file": args.train, "val_file": args.val, "command": "python -m electra_demo.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "val_accuracy": metrics["per_head"], "n_val": metrics["n"], "best_ckpt": best, "global_step": trainer.global_step,
+        "train_seconds": round(time.time() - t0, 1), "backbone": args.backbone or f"scratch:{args.preset or 'mini'}",
+        "n_parameters": sum(p.numel() for p in clf_model.parameters()), "torch": torch.__version__,
+    }
+    save_folder(clf_model, tok, args.output, args.max_length, meta)
+    print(f"exported {args.output}; val accuracy per head: {metrics['per_head']}")
+    return metrics
+
+
+def cli_main(argv=None):
+    return run_cli(main, argv)
+
+
+if __name__ == "__main__":
+    cli_main()
