@@ -24,7 +24,7 @@ PRESETS = {
 def preset_config(preset: str, vocab_size: int, max_position_embeddings: int = 512, **overrides) -> ElectraConfig:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    return ElectraConfig(vocab_size=vocab_size, max_position_embeddings=max_position_embeddings, **PRESETS[preset], **overrides)
+    return ElectraConfig(vocab_size=vocab_size, max_position_embeddings=max_position_embeddings, **{**PRESETS[preset], **overrides})
 
 
 def position_ids_from_mask(attention_mask):
