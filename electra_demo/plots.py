@@ -23,6 +23,8 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height,
                       margin=dict(l=10, r=10, t=40, b=10), template="none",  # "none": no 8 KB theme per figure
                       paper_bgcolor="white", plot_bgcolor="white")
+    fig.update_xaxes(automargin=True)  # room for token / pooling tick labels
+    fig.update_yaxes(automargin=True)
     return fig
 
 

@@ -1,0 +1,54 @@
+"""Start `python app.py` in a subprocess and wait until it serves: shared by the server tests and scripts/bench_app.py."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env() -> dict:
+    """This environment, offline, without analytics, and without GRADIO_SERVER_* overriding --host/--port."""
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.pop("GRADIO_SERVER_NAME", None)
+    env.pop("GRADIO_SERVER_PORT", None)
+    return env
+
+
+def start_app(checkpoint: str | None, port: int, log_path: str, timeout: float = 90.0):
+    """(Popen, url, seconds from start to the first HTTP 200). Raises RuntimeError with the log if it dies or times out."""
+    args = [sys.executable, os.path.join(ROOT, "app.py"), "--port", str(port)]
+    args += ["--checkpoint", checkpoint] if checkpoint else []
+    log = open(log_path, "w")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=app_env(), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    while time.perf_counter() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{open(log_path).read()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc, url, time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop_app(proc)
+    raise RuntimeError(f"app.py did not serve within {timeout:.0f} s:\n{open(log_path).read()}")
+
+
+def stop_app(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
