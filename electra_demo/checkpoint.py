@@ -10,6 +10,7 @@ Folder layout (loads in plain transformers as ElectraForSequenceClassification):
 import json
 import os
 import pickle
+import re
 import tempfile
 from dataclasses import dataclass, field
 
@@ -74,12 +75,16 @@ def _load_ours(folder: str) -> Classifier:
     model = ElectraClassifier(ElectraModel(config), info["poolings"], info["labels"], info["default_pooling"])
     sd = {"backbone." + k[len("electra."):]: v for k, v in _safe_load(folder, "model.safetensors").items() if k.startswith("electra.")}
     sd.update(_safe_load(folder, "heads.safetensors"))
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
-    if missing or unexpected:
-        raise CheckpointError(f"{folder}: weights do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]}); re-export the folder")
+    _load_weights(model, sd, folder)
     tok = AutoTokenizer.from_pretrained(folder)
     return Classifier(model.eval(), tok, info.get("max_length", 128), folder, info.get("meta", {}))
+
+
+def _load_weights(model, state_dict, source):
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{source}: weights do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]}); "
+                              f"re-export the checkpoint")
 
 
 def _safe_load(folder, name):
@@ -116,8 +121,11 @@ def _load_ckpt(path: str) -> Classifier:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{path} needs arbitrary unpickling to load ({str(e).splitlines()[0][:120]}); refused for safety. "
-                              f"Export it to a safetensors folder where it was made") from None
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if not found:
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or another format)") from None
+        raise CheckpointError(f"{path} needs arbitrary unpickling ({found.group(1)}) to load; refused for safety. "
+                              f"Export it to a safetensors folder where it was made, or retrain with electra_demo.train") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0][:120]})") from None
     info = ckpt.get("electra_demo") if isinstance(ckpt, dict) else None
@@ -130,7 +138,7 @@ def _load_ckpt(path: str) -> Classifier:
         tok = AutoTokenizer.from_pretrained(tmp)
     model = ElectraClassifier(ElectraModel(ElectraConfig.from_dict(info["config"])), info["poolings"], info["labels"], info["default_pooling"])
     sd = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(sd, strict=False)
+    _load_weights(model, sd, path)
     return Classifier(model.eval(), tok, info.get("max_length", 128), path, {"kind": "lightning"})
 
 

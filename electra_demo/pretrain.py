@@ -1,0 +1,219 @@
+"""python -m electra_demo.pretrain: ELECTRA replaced-token-detection pretraining with Lightning.
+
+  python -m electra_demo.pretrain --corpus ../shared/data/corpus/train --extra-text ../shared/data/sst2/train.tsv \
+      --preset mini --seq-len 64 --batch-size 32 --max-time 00:00:30:00 --output work/pretrained-mini
+
+Text -> WordPiece tokenizer trained on the same text -> packed sequences [CLS] ... [SEP] (cached as .npy)
+-> generator + discriminator (rtd.py) -> an ElectraForPreTraining folder that `train --backbone` loads.
+Resumable: --resume continues from <log-dir>/pretrain/last.ckpt.
+"""
+import argparse
+import glob
+import gzip
+import json
+import math
+import os
+import time
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from transformers import AutoTokenizer, ElectraConfig
+
+from .cli import run_cli
+from .data import DataError, read_rows
+from .model import PRESETS, preset_config
+from .rtd import ElectraPretrainer
+from .tokenizer import train_wordpiece
+
+
+def iter_text(corpus: str | None, extra: list[str], max_chars: int):
+    """Paragraph lines of the gzipped corpus (files or a folder of *.txt.gz / *.txt), then the extra files' sentences."""
+    n = 0
+    files = sorted(glob.glob(os.path.join(corpus, "*.txt*"))) if corpus and os.path.isdir(corpus) else ([corpus] if corpus else [])
+    for path in extra:
+        texts, _, _ = read_rows(path)
+        for t in texts:
+            yield t.strip()
+    for path in files:
+        if not os.path.exists(path):
+            raise DataError(f"corpus file {path} not found")
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if len(line) > 20:  # skip titles and fragments
+                    yield line
+                    n += len(line)
+                    if n >= max_chars:
+                        return
+
+
+def pack(tokenizer, texts, seq_len: int) -> np.ndarray:
+    """Concatenate token streams into rows [CLS] t1 .. t_{seq_len-2} [SEP]; returns (N, seq_len) uint16/int32."""
+    body = seq_len - 2
+    stream, rows = [], []
+    batch = []
+
+    def flush():
+        for ids in tokenizer(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]:
+            stream.extend(ids)
+        while len(stream) >= body:
+            rows.append([tokenizer.cls_token_id] + stream[:body] + [tokenizer.sep_token_id])
+            del stream[:body]
+        batch.clear()
+
+    for t in texts:
+        batch.append(t)
+        if len(batch) == 2000:
+            flush()
+    flush()
+    dtype = np.uint16 if len(tokenizer) < 65536 else np.int32
+    return np.asarray(rows, dtype=dtype)
+
+
+def unigram_entropy(arr: np.ndarray, vocab_size: int) -> float:
+    """Entropy (nats) of the token distribution: the MLM loss of a generator that ignores context."""
+    counts = np.bincount(arr[:, 1:-1].ravel().astype(np.int64), minlength=vocab_size).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+class PackedDataset(torch.utils.data.Dataset):
+    def __init__(self, arr):
+        self.arr = arr
+
+    def __len__(self):
+        return len(self.arr)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.arr[i].astype(np.int64))
+
+
+class PretrainSystem(pl.LightningModule):
+    def __init__(self, disc_config: dict, special_ids: list, mask_token_id: int, lr: float = 1e-3, warmup_steps: int = 500,
+                 weight_decay: float = 0.01, gen_size_divisor: int = 4, disc_weight: float = 50.0, mask_prob: float = 0.15):
+        super().__init__()
+        self.save_hyperparameters()  # plain values only
+        self.model = ElectraPretrainer(ElectraConfig.from_dict(disc_config), gen_size_divisor, disc_weight, mask_prob)
+
+    def training_step(self, input_ids, batch_idx):
+        mask = torch.ones_like(input_ids)  # packed rows have no padding
+        loss, stats = self.model(input_ids, mask, self.hparams.special_ids, self.hparams.mask_token_id)
+        self.log("loss", loss, prog_bar=True)
+        self.log_dict({k: v for k, v in stats.items()}, prog_bar=False)
+        self.log_dict({"gen": stats["gen_loss"], "recall": stats["disc_recall"], "prec": stats["disc_precision"]}, prog_bar=True, logger=False)
+        return loss
+
+    def configure_optimizers(self):
+        params = list({id(p): p for p in self.parameters()}.values())  # shared embeddings once
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                                lr=self.hparams.lr, betas=(0.9, 0.999), eps=1e-6)
+        total = max(1, int(self.trainer.max_steps if self.trainer.max_steps > 0 else self.trainer.estimated_stepping_batches))
+        warm = self.hparams.warmup_steps
+
+        def schedule(step):  # linear warmup, linear decay to 0 (the paper's schedule)
+            return (step + 1) / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm))
+
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, schedule), "interval": "step"}}
+
+
+def prepare_data(args):
+    """Tokenizer + packed array, cached in --cache-dir so reruns (and the GPU machine) skip this."""
+    os.makedirs(args.cache_dir, exist_ok=True)
+    arr_path = os.path.join(args.cache_dir, f"packed_{args.seq_len}.npy")
+    if os.path.exists(os.path.join(args.cache_dir, "tokenizer.json")) and os.path.exists(arr_path):
+        return AutoTokenizer.from_pretrained(args.cache_dir), np.load(arr_path)
+    texts = list(iter_text(args.corpus, args.extra_text, args.max_chars))
+    if not texts:
+        raise DataError("no pretraining text found; pass --corpus DIR_OR_FILE and/or --extra-text FILE")
+    tok = train_wordpiece(texts, args.vocab_size)
+    arr = pack(tok, texts, args.seq_len)
+    tok.save_pretrained(args.cache_dir)
+    np.save(arr_path, arr)
+    return tok, arr
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default=None, help="folder of *.txt.gz / *.txt files, one paragraph a line")
+    p.add_argument("--extra-text", nargs="*", default=[], help="TSV/CSV/text files whose sentences are added (unlabeled)")
+    p.add_argument("--max-chars", type=int, default=30_000_000, help="corpus characters to read")
+    p.add_argument("--cache-dir", default="work/pretrain-cache", help="tokenizer + packed .npy cache (reused when present)")
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--preset", choices=list(PRESETS), default="mini")
+    p.add_argument("--seq-len", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-steps", type=int, default=500)
+    p.add_argument("--gen-size-divisor", type=int, default=4)
+    p.add_argument("--disc-weight", type=float, default=50.0)
+    p.add_argument("--mask-prob", type=float, default=0.15)
+    p.add_argument("--max-steps", type=int, default=-1)
+    p.add_argument("--max-tokens", type=int, default=None, help="stop after this many tokens (sets max_steps)")
+    p.add_argument("--max-time", default=None, help="DD:HH:MM:SS")
+    p.add_argument("--accelerator", default="auto")
+    p.add_argument("--devices", default="auto")
+    p.add_argument("--precision", default="32-true", help="e.g. bf16-mixed on a GPU")
+    p.add_argument("--num-workers", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-dir", default="work/runs")
+    p.add_argument("--save-every", type=int, default=250, help="write last.ckpt every N steps")
+    p.add_argument("--resume", action="store_true", help="continue from <log-dir>/pretrain/last.ckpt")
+    p.add_argument("--save-dtype", choices=["float32", "bfloat16"], default="float32")
+    p.add_argument("--prepare-only", action="store_true", help="build the tokenizer + packed cache, then stop")
+    p.add_argument("--output", default=None, help="folder for the pretrained discriminator (+ tokenizer)")
+    args = p.parse_args(argv)
+    if not args.output and not args.prepare_only:
+        raise ValueError("pass --output FOLDER for the pretrained discriminator (or --prepare-only)")
+    pl.seed_everything(args.seed)
+    t0 = time.time()
+    tok, arr = prepare_data(args)
+    prep_s = time.time() - t0
+    if args.prepare_only:
+        print(json.dumps({"rows": len(arr), "seq_len": args.seq_len, "vocab": len(tok), "prep_seconds": round(prep_s, 1),
+                          "unigram_entropy_nats": round(unigram_entropy(arr, len(tok)), 3)}))
+        return None
+    tokens_per_step = args.batch_size * args.seq_len
+    max_steps = math.ceil(args.max_tokens / tokens_per_step) if args.max_tokens else args.max_steps
+    if max_steps <= 0 and not args.max_time:
+        raise ValueError("unbounded pretraining; pass --max-steps, --max-tokens or --max-time")
+    if max_steps <= 0:  # time-bounded: the schedule still needs a horizon; assume the time limit ends it
+        max_steps = 10**7
+    cfg = preset_config(args.preset, len(tok), max(512, args.seq_len), pad_token_id=tok.pad_token_id)
+    special = [tok.cls_token_id, tok.sep_token_id, tok.pad_token_id]
+    system = PretrainSystem(cfg.to_dict(), special, tok.mask_token_id, args.lr, args.warmup_steps, 0.01,
+                            args.gen_size_divisor, args.disc_weight, args.mask_prob)
+    loader = torch.utils.data.DataLoader(PackedDataset(arr), batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=args.num_workers)
+    ckpt_dir = os.path.join(args.log_dir, "pretrain")
+    trainer = pl.Trainer(accelerator=args.accelerator, devices=int(args.devices) if str(args.devices).isdigit() else args.devices,
+                         precision=args.precision, max_steps=max_steps, max_time=args.max_time, max_epochs=-1,
+                         logger=pl.loggers.CSVLogger(args.log_dir, name="pretrain"), log_every_n_steps=25,
+                         callbacks=[ModelCheckpoint(dirpath=ckpt_dir, save_last=True, every_n_train_steps=args.save_every, save_top_k=0)])
+    last = os.path.join(ckpt_dir, "last.ckpt")
+    trainer.fit(system, loader, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
+    if not trainer.is_global_zero:
+        return None
+    disc = system.model.discriminator.to(getattr(torch, args.save_dtype))
+    disc.save_pretrained(args.output)
+    tok.save_pretrained(args.output)
+    m = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items()}
+    info = {"steps": trainer.global_step, "tokens_seen": trainer.global_step * tokens_per_step, "seq_len": args.seq_len,
+            "batch_size": args.batch_size, "rows_available": len(arr), "unigram_entropy_nats": round(unigram_entropy(arr, len(tok)), 3),
+            "final_metrics": m, "train_seconds": round(time.time() - t0 - prep_s, 1), "prep_seconds": round(prep_s, 1),
+            "device": str(trainer.strategy.root_device), "preset": args.preset, "lr": args.lr, "warmup_steps": args.warmup_steps}
+    json.dump(info, open(os.path.join(args.output, "pretrain_meta.json"), "w"), indent=2)
+    print(json.dumps(info))
+    return info
+
+
+def cli_main(argv=None):
+    return run_cli(main, argv)
+
+
+if __name__ == "__main__":
+    cli_main()

@@ -1,0 +1,80 @@
+"""Shared fixtures: tiny labelled data, a tiny tokenizer and tiny random ELECTRA classifiers, built once per session."""
+import json
+import os
+import random
+
+import pytest
+import torch
+from transformers import ElectraModel
+
+from electra_demo.checkpoint import load_classifier, save_folder
+from electra_demo.model import ElectraClassifier, preset_config
+from electra_demo.pooling import ALL_POOLINGS
+from electra_demo.tokenizer import train_wordpiece
+
+POS = "good great wonderful lovely superb fine".split()
+NEG = "bad awful terrible boring poor dull".split()
+FILLER = "the movie film was is a very really plot acting story".split()
+
+
+def make_rows(n, seed=0):
+    r = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        y = r.randint(0, 1)
+        words = [r.choice(FILLER) for _ in range(r.randint(2, 12))]
+        words.insert(r.randint(0, len(words)), r.choice(POS if y else NEG))
+        rows.append((" ".join(words), y))
+    return rows
+
+
+def write_tsv(path, rows, header=("sentence", "label")):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\t".join(header) + "\n" + "".join(f"{s}\t{y}\n" for s, y in rows))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    write_tsv(d / "train.tsv", make_rows(240, 0))
+    write_tsv(d / "dev.tsv", make_rows(60, 1))
+    (d / "labels.json").write_text(json.dumps({"0": "negative", "1": "positive"}))
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    texts = [s for s, _ in make_rows(300, 2)] + ["[SEP] [PAD] [CLS] unknown words here"]
+    return train_wordpiece(texts, vocab_size=200, min_frequency=1)
+
+
+def tiny_classifier(tokenizer, poolings=ALL_POOLINGS, seed=0, **overrides):
+    torch.manual_seed(seed)
+    cfg = preset_config("tiny", len(tokenizer), 128, pad_token_id=tokenizer.pad_token_id, **overrides)
+    return ElectraClassifier(ElectraModel(cfg), list(poolings), ["negative", "positive"]).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_tokenizer):
+    return tiny_classifier(tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_model, tiny_tokenizer):
+    """Path of an exported checkpoint folder (random tiny weights, every pooling head)."""
+    folder = str(tmp_path_factory.mktemp("ckpt") / "tiny")
+    save_folder(tiny_model, tiny_tokenizer, folder, max_length=64, meta={"note": "tiny random test model"})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_checkpoint):
+    return load_classifier(tiny_checkpoint)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

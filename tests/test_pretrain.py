@@ -1,0 +1,78 @@
+"""ELECTRA pretraining pieces: masking rates, labels, tied weights, and a real tiny run that train.py can load."""
+import json
+import os
+
+import numpy as np
+import torch
+
+from electra_demo import pretrain, train
+from electra_demo.model import preset_config
+from electra_demo.rtd import ElectraPretrainer, mask_tokens, rtd_labels, sample_tokens
+from tests.conftest import make_rows, write_tsv
+
+
+def test_mask_rates_and_specials():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 100, (64, 128), generator=g)
+    ids[:, 0], ids[:, -1] = 2, 3  # [CLS] ... [SEP]
+    maskable = (ids != 2) & (ids != 3)
+    masked, selected = mask_tokens(ids, maskable, 0.15, mask_token_id=4, generator=g)
+    rate = selected.float().sum() / maskable.sum()
+    assert abs(rate - 0.15) < 0.01
+    assert not selected[:, 0].any() and not selected[:, -1].any()
+    became_mask = (masked == 4) & selected
+    assert abs(became_mask.sum() / selected.sum() - 0.85) < 0.03  # 85% [MASK], 15% keep (ELECTRA: no random tokens)
+    assert torch.equal(masked[~selected], ids[~selected])
+
+
+def test_labels_only_where_token_changed():
+    orig = torch.tensor([[2, 10, 11, 12, 3, 0]])
+    corr = torch.tensor([[2, 10, 99, 12, 3, 0]])  # position 3 was sampled back to the original: not replaced
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0]])
+    assert rtd_labels(orig, corr, mask).tolist() == [[0, 0, 1, 0, 0, 0]]
+
+
+def test_sampling_follows_logits():
+    logits = torch.full((2000, 5), -30.0)
+    logits[:, 3] = 0.0
+    assert (sample_tokens(logits) == 3).all()
+    uniform = sample_tokens(torch.zeros(4000, 4), generator=torch.Generator().manual_seed(0))
+    assert torch.bincount(uniform, minlength=4).min() > 850
+
+
+def test_shared_embeddings_and_tied_generator():
+    cfg = preset_config("tiny", 120, 64)
+    m = ElectraPretrainer(cfg, gen_size_divisor=2)
+    assert m.generator.electra.embeddings is m.discriminator.electra.embeddings
+    assert m.generator.generator_lm_head.weight is m.discriminator.electra.embeddings.word_embeddings.weight
+    assert m.generator.config.hidden_size == cfg.hidden_size // 2 and m.generator.config.num_hidden_layers == cfg.num_hidden_layers
+    ids = torch.randint(5, 120, (4, 16))
+    loss, stats = m(ids, torch.ones_like(ids), [2, 3, 0], 4)
+    loss.backward()
+    assert m.discriminator.electra.embeddings.word_embeddings.weight.grad.abs().sum() > 0
+    assert 0 <= stats["disc_recall"] <= 1 and stats["gen_loss"] > 0
+
+
+def test_pretrain_run_resume_and_finetune(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("\n".join(s + " and then the story goes on for a while" for s, _ in make_rows(400, 5)))
+    common = ["--corpus", str(corpus), "--cache-dir", str(tmp_path / "cache"), "--vocab-size", "300", "--preset", "tiny",
+              "--seq-len", "32", "--batch-size", "8", "--log-dir", str(tmp_path / "runs"), "--accelerator", "cpu",
+              "--output", str(tmp_path / "pre"), "--warmup-steps", "5", "--save-every", "50"]
+    info = pretrain.main(common + ["--max-steps", "100", "--lr", "3e-3"])
+    assert info["steps"] == 100 and info["tokens_seen"] == 100 * 8 * 32
+    assert info["final_metrics"]["gen_loss"] < np.log(300) - 1  # well below a uniform guess: it learns
+    assert os.path.exists(tmp_path / "runs" / "pretrain" / "last.ckpt")
+    info2 = pretrain.main(common + ["--max-steps", "110", "--lr", "3e-3", "--resume"])
+    assert info2["steps"] == 110  # continued from step 100
+    assert json.load(open(tmp_path / "pre" / "pretrain_meta.json"))["steps"] == 110
+    d = tmp_path / "cls"
+    d.mkdir()
+    write_tsv(d / "train.tsv", make_rows(64, 0))
+    write_tsv(d / "dev.tsv", make_rows(16, 1))
+    metrics = train.main(["--train", str(d / "train.tsv"), "--val", str(d / "dev.tsv"), "--backbone", str(tmp_path / "pre"),
+                          "--output", str(tmp_path / "ft"), "--log-dir", str(tmp_path / "ftruns"), "--fast-dev-run",
+                          "--pooling", "cls", "--accelerator", "cpu"])
+    assert "cls" in metrics["per_head"]
+    assert np.load(tmp_path / "cache" / "packed_32.npy").shape[1] == 32

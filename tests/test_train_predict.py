@@ -1,0 +1,95 @@
+"""Real Lightning runs on tiny data: fast_dev_run, a short fit with export, 2-process DDP, and predict."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from electra_demo import predict, train
+from electra_demo.checkpoint import load_classifier
+from electra_demo.data import BucketBatchSampler
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _args(d, out, *extra):
+    return ["--train", str(d / "train.tsv"), "--val", str(d / "dev.tsv"), "--preset", "tiny", "--vocab-size", "200",
+            "--output", str(out), "--log-dir", str(out) + "-runs", "--accelerator", "cpu", "--batch-size", "16", *extra]
+
+
+def test_fast_dev_run(tiny_data, tmp_path):
+    metrics = train.main(_args(tiny_data, tmp_path / "fdr", "--fast-dev-run", "--pooling", "cls,mean"))
+    assert set(metrics["per_head"]) == {"cls", "mean"}
+    assert os.path.exists(tmp_path / "fdr" / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "model"
+    metrics = train.main(_args(tiny_data, out, "--lr", "3e-3", "--max-epochs", "4", "--pooling", "all"))
+    return out, metrics
+
+
+def test_fit_learns_and_exports(trained):
+    out, metrics = trained
+    assert metrics["n"] == 60
+    assert metrics["per_head"]["cls"] > 0.75, metrics  # the tiny task is learnable: chance is 0.5
+    clf = load_classifier(str(out))
+    meta = clf.meta
+    assert meta["command"].startswith("python -m electra_demo.train") and meta["val_accuracy"] == metrics["per_head"]
+    assert meta["best_ckpt"].endswith(".ckpt") and os.path.exists(meta["best_ckpt"])
+
+
+def test_lightning_ckpt_loads_safely_with_same_logits(trained):
+    out, _ = trained
+    folder = load_classifier(str(out))
+    ckpt = load_classifier(folder.meta["best_ckpt"])  # weights_only=True inside
+    assert ckpt.model.poolings == folder.model.poolings
+    enc = folder.tokenizer(["the good film", "a dull plot"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        a = folder.model(enc["input_ids"], enc["attention_mask"])
+        b = ckpt.model(enc["input_ids"], enc["attention_mask"])
+    for p in a:
+        torch.testing.assert_close(a[p], b[p])
+
+
+def test_predict_reports_accuracy_per_head(trained, tiny_data, tmp_path, capsys):
+    out, metrics = trained
+    summary = predict.main(["--checkpoint", str(out), "--input", str(tiny_data / "dev.tsv"), "--output", str(tmp_path / "p.tsv")])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last == json.loads(json.dumps(summary))
+    assert last["n"] == 60 and last["accuracy"] == metrics["per_head"]["cls"] and set(last["per_head"]) == set(metrics["per_head"])
+    rows = (tmp_path / "p.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["sentence", "prediction", "p_negative", "p_positive", "label"] and len(rows) == 61
+
+
+def test_predict_plain_text(trained, tmp_path, capsys):
+    out, _ = trained
+    (tmp_path / "s.txt").write_text("a wonderful film\n\nthe plot was awful\n")
+    summary = predict.main(["--checkpoint", str(out), "--input", str(tmp_path / "s.txt")])
+    assert summary["n"] == 2 and "accuracy" not in summary
+
+
+def test_bucket_sampler_shards_and_covers():
+    lengths = [i % 17 for i in range(103)]
+    full = BucketBatchSampler(lengths, 8, shuffle=True, seed=3)
+    flat = [i for b in full for i in b]
+    assert sorted(flat) == list(range(103))
+    r0, r1 = (list(BucketBatchSampler(lengths, 8, True, 3, r, 2)) for r in (0, 1))
+    assert len(r0) == len(r1) and not {i for b in r0 for i in b} & {i for b in r1 for i in b}
+    for b in full:  # batches are length-bucketed: little padding
+        assert max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 8
+
+
+def test_ddp_two_processes(tiny_data, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "electra_demo.train", *_args(tiny_data, out, "--strategy", "ddp", "--devices", "2",
+                                                                  "--max-epochs", "1", "--pooling", "cls,attention")]
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
+    res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    assert "distributed_backend=gloo" in log and "All distributed processes registered" in log
+    assert load_classifier(str(out)).model.poolings == ["cls", "attention"]
