@@ -136,7 +136,7 @@ def build_demo(classifier: Classifier) -> gr.Blocks:
 
         def redraw(expl, layer):
             if expl is None:
-                raise gr.Error("run a sentence first", print_exception=False)
+                raise gr.Error("type a sentence and press Explain first; the slider redraws its hidden states", print_exception=False)
             return plots.hidden_heatmap(expl, int(layer))
 
         outputs = [c for c, _ in views] + [state]
