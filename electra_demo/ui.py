@@ -110,7 +110,7 @@ def code_tab(poolings: list[str]):
 def build_demo(classifier: Classifier) -> gr.Blocks:
     L = classifier.model.config.num_hidden_layers
     poolings = classifier.model.available_poolings() + list(NAIVE_POOLERS)
-    with gr.Blocks(title="ELECTRA explorer") as demo:
+    with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False) as demo:  # no telemetry, no version check
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
                     "the hidden states of each layer and every pooling side by side.")
         state = gr.State(None, time_to_live=3600)
