@@ -28,14 +28,16 @@ from .rtd import ElectraPretrainer
 from .tokenizer import train_wordpiece
 
 
-def iter_text(corpus: str | None, extra: list[str], max_chars: int):
-    """Paragraph lines of the gzipped corpus (files or a folder of *.txt.gz / *.txt), then the extra files' sentences."""
+def iter_text(corpus: str | None, extra: list[str], max_chars: int, extra_repeat: int = 1):
+    """The extra files' sentences (extra_repeat times: in-domain text up-weighted), then paragraph lines of the
+    corpus (a folder of *.txt.gz / *.txt, or one file) up to max_chars."""
     n = 0
     files = sorted(glob.glob(os.path.join(corpus, "*.txt*"))) if corpus and os.path.isdir(corpus) else ([corpus] if corpus else [])
     for path in extra:
         texts, _, _ = read_rows(path)
-        for t in texts:
-            yield t.strip()
+        for _ in range(extra_repeat):
+            for t in texts:
+                yield t.strip()
     for path in files:
         if not os.path.exists(path):
             raise DataError(f"corpus file {path} not found")
@@ -111,7 +113,7 @@ class PretrainSystem(pl.LightningModule):
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                                lr=self.hparams.lr, betas=(0.9, 0.999), eps=1e-6)
+                                lr=self.hparams.lr, betas=(0.9, 0.999), eps=1e-6, fused=self.device.type == "cuda")
         total = max(1, int(self.trainer.max_steps if self.trainer.max_steps > 0 else self.trainer.estimated_stepping_batches))
         warm = self.hparams.warmup_steps
 
@@ -127,7 +129,7 @@ def prepare_data(args):
     arr_path = os.path.join(args.cache_dir, f"packed_{args.seq_len}.npy")
     if os.path.exists(os.path.join(args.cache_dir, "tokenizer.json")) and os.path.exists(arr_path):
         return AutoTokenizer.from_pretrained(args.cache_dir), np.load(arr_path)
-    texts = list(iter_text(args.corpus, args.extra_text, args.max_chars))
+    texts = list(iter_text(args.corpus, args.extra_text, args.max_chars, args.extra_repeat))
     if not texts:
         raise DataError("no pretraining text found; pass --corpus DIR_OR_FILE and/or --extra-text FILE")
     tok = train_wordpiece(texts, args.vocab_size)
@@ -141,6 +143,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=None, help="folder of *.txt.gz / *.txt files, one paragraph a line")
     p.add_argument("--extra-text", nargs="*", default=[], help="TSV/CSV/text files whose sentences are added (unlabeled)")
+    p.add_argument("--extra-repeat", type=int, default=1, help="how many times the --extra-text sentences are used")
     p.add_argument("--max-chars", type=int, default=30_000_000, help="corpus characters to read")
     p.add_argument("--cache-dir", default="work/pretrain-cache", help="tokenizer + packed .npy cache (reused when present)")
     p.add_argument("--vocab-size", type=int, default=8000)
@@ -158,6 +161,7 @@ def main(argv=None):
     p.add_argument("--accelerator", default="auto")
     p.add_argument("--devices", default="auto")
     p.add_argument("--precision", default="32-true", help="e.g. bf16-mixed on a GPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminator (GPU)")
     p.add_argument("--num-workers", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-dir", default="work/runs")
@@ -187,6 +191,9 @@ def main(argv=None):
     special = [tok.cls_token_id, tok.sep_token_id, tok.pad_token_id]
     system = PretrainSystem(cfg.to_dict(), special, tok.mask_token_id, args.lr, args.warmup_steps, 0.01,
                             args.gen_size_divisor, args.disc_weight, args.mask_prob)
+    if args.compile:
+        system.model.generator.electra = torch.compile(system.model.generator.electra, dynamic=False)
+        system.model.discriminator = torch.compile(system.model.discriminator, dynamic=False)
     loader = torch.utils.data.DataLoader(PackedDataset(arr), batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.num_workers)
     ckpt_dir = os.path.join(args.log_dir, "pretrain")
@@ -198,7 +205,7 @@ def main(argv=None):
     trainer.fit(system, loader, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
     if not trainer.is_global_zero:
         return None
-    disc = system.model.discriminator.to(getattr(torch, args.save_dtype))
+    disc = getattr(system.model.discriminator, "_orig_mod", system.model.discriminator).to(getattr(torch, args.save_dtype))
     disc.save_pretrained(args.output)
     tok.save_pretrained(args.output)
     m = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items()}

@@ -60,9 +60,10 @@ class ElectraPretrainer(nn.Module):
     def forward(self, input_ids, attention_mask, special_ids: list[int], mask_token_id: int):
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(special_ids, device=input_ids.device))
         masked_ids, selected = mask_tokens(input_ids, maskable, self.mask_prob, mask_token_id)
-        gen_logits = self.generator(input_ids=masked_ids, attention_mask=attention_mask).logits  # (B, T, V)
-        sel_logits = gen_logits[selected]  # (N, V)
-        gen_loss = F.cross_entropy(sel_logits.float(), input_ids[selected]) if selected.any() else gen_logits.sum() * 0
+        g = self.generator
+        gen_hidden = g.electra(input_ids=masked_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, Hg)
+        sel_logits = g.generator_lm_head(g.generator_predictions(gen_hidden[selected]))  # (N, V): only selected positions
+        gen_loss = F.cross_entropy(sel_logits.float(), input_ids[selected]) if selected.any() else gen_hidden.sum() * 0
         corrupted = input_ids.clone()
         corrupted[selected] = sample_tokens(sel_logits)
         labels = rtd_labels(input_ids, corrupted, attention_mask)  # (B, T)

@@ -13,6 +13,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
+if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":  # CI (.ci/run) must not skip these
+    raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium"),
