@@ -1,0 +1,186 @@
+"""dataset_view(classifier, path) -> DatasetView: every pooling over a small labelled file.
+
+The file (TSV/CSV, at most MAX_ROWS rows and MAX_BYTES bytes) is read with data.read_labelled
+against the classifier's own label set, tokenized and run in length-sorted batches (the same
+padding-safe poolings as training; one forward pass per batch gives every pooling and head).
+Per pooling:
+* a 2-D PCA of the pooled vectors (SVD of the centred (N, H) matrix);
+* a linear probe on the frozen vectors: closed-form ridge regression on one-hot targets
+  (features standardised on the training part, lambda = RIDGE), trained on a fixed random 75%
+  ("train") and scored on the other 25% ("held-out"), split seed SPLIT_SEED;
+* the trained head's accuracy on the held-out rows and on all rows, its confusion matrix over
+  all N rows and the rows it gets wrong. A pooling without a trained head uses the probe's
+  held-out predictions instead (source says which).
+"""
+import csv
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoint import Classifier
+from .data import DataError, pad_batch, read_labelled, tokenize
+
+MAX_ROWS = 2000
+MAX_BYTES = 2_000_000
+MIN_ROWS = 8
+RIDGE = 1.0
+SPLIT_SEED = 0
+TEST_FRACTION = 0.25
+
+
+@dataclass
+class MethodResult:
+    name: str  # pooling
+    coords: np.ndarray  # (N, 2) PCA projection of the pooled vectors
+    explained: np.ndarray  # (2,) fraction of variance on each PCA axis
+    probe_train_acc: float  # ridge probe accuracy on the training rows
+    probe_test_acc: float  # ridge probe accuracy on the held-out rows
+    head_test_acc: float | None  # trained head accuracy on the held-out rows (None: no head)
+    head_acc: float | None  # trained head accuracy on all N rows (None: no head)
+    source: str  # "head" (pred over all rows) or "probe" (pred on held-out rows only; -1 elsewhere)
+    pred: np.ndarray  # (N,) predicted class index by `source`; -1 where not predicted
+    confidence: np.ndarray  # (N,) probability of that prediction (head softmax; probe: NaN)
+    confusion: np.ndarray  # (C, C) rows = gold, columns = predicted, over the predicted rows
+
+
+@dataclass
+class DatasetView:
+    name: str  # file name (no directories)
+    texts: list[str]  # (N,) sentences
+    gold: np.ndarray  # (N,) gold class index
+    labels: list[str]  # (C,) class names (the classifier's)
+    is_test: np.ndarray  # (N,) bool, the held-out rows of the probe split
+    methods: dict[str, MethodResult]  # {pooling: result}, model.available_poolings() order
+    main_pooling: str  # the classifier's default pooling
+
+    @property
+    def n(self) -> int:
+        return len(self.texts)
+
+
+def check_file(path: str) -> str:
+    """`path`, or DataError when it is not a small .tsv/.csv."""
+    if not path or not os.path.exists(path):
+        raise DataError(f"data file {path!r} not found; upload a .tsv or .csv file")
+    name = os.path.basename(path)
+    if os.path.splitext(path)[1].lower() not in (".tsv", ".csv"):
+        raise DataError(f"{name}: expected a .tsv or .csv file with a header line (e.g. sentence<TAB>label)")
+    size = os.path.getsize(path)
+    if size > MAX_BYTES:
+        raise DataError(f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB "
+                        f"(at most {MAX_ROWS:,} rows): upload a smaller sample")
+    return path
+
+
+@torch.no_grad()
+def pooled_dataset(model, tokenizer, texts, max_length=128, batch_size=64, progress=None):
+    """({pooling: (N, H)} vectors, {head: (N, C)} probabilities), batches sorted by length."""
+    model.eval()
+    ids = tokenize(tokenizer, texts, max_length)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    names = model.available_poolings()
+    vecs = {p: torch.empty(len(ids), model.config.hidden_size) for p in names}
+    probs = {p: torch.empty(len(ids), len(model.labels)) for p in model.poolings}
+    for s in range(0, len(order), batch_size):
+        idx = order[s : s + batch_size]
+        input_ids, mask = pad_batch([ids[i] for i in idx], tokenizer.pad_token_id)  # (B, T)
+        h = model.encode(input_ids, mask).last_hidden_state  # (B, T, H)
+        for p in names:
+            v = model.pool(p, h, mask)  # (B, H)
+            vecs[p][idx] = v.float()
+            if p in probs:
+                probs[p][idx] = model.classify(p, v).float().softmax(-1)  # (B, C)
+        if progress:
+            progress(min(1.0, (s + len(idx)) / len(order)), f"{s + len(idx)} / {len(order)} sentences")
+    return vecs, probs
+
+
+def pca_2d(x: torch.Tensor):
+    """((N, 2) coordinates, (2,) explained variance fractions); signs fixed so the result is deterministic."""
+    xc = x.double() - x.double().mean(0)  # (N, H)
+    U, S, Vh = torch.linalg.svd(xc, full_matrices=False)  # (N, K), (K,), (K, H)
+    k = min(2, S.shape[0])
+    sign = torch.sign(Vh[:k].gather(1, Vh[:k].abs().argmax(1, keepdim=True))).squeeze(1)  # (k,)
+    coords = torch.zeros(x.shape[0], 2, dtype=torch.float64)
+    coords[:, :k] = U[:, :k] * S[:k] * sign
+    var = S.pow(2)
+    explained = torch.zeros(2, dtype=torch.float64)
+    explained[:k] = var[:k] / var.sum().clamp(min=1e-12)
+    return coords.float().numpy(), explained.float().numpy()
+
+
+def ridge_probe(x_train, y_train, x_test, num_classes: int, ridge: float = RIDGE):
+    """(train predictions, test predictions): closed-form ridge on one-hot targets, standardised features."""
+    mu, sd = x_train.mean(0), x_train.std(0, unbiased=False).clamp(min=1e-6)  # (H,)
+    a, b = ((x_train - mu) / sd).double(), ((x_test - mu) / sd).double()  # (n, H), (m, H)
+    y = torch.nn.functional.one_hot(y_train, num_classes).double()  # (n, C)
+    y_mean = y.mean(0)
+    W = torch.linalg.solve(a.T @ a + ridge * torch.eye(a.shape[1], dtype=a.dtype), a.T @ (y - y_mean))  # (H, C)
+    return (a @ W + y_mean).argmax(-1), (b @ W + y_mean).argmax(-1)
+
+
+def split(n: int, seed: int = SPLIT_SEED, test_fraction: float = TEST_FRACTION) -> np.ndarray:
+    """(N,) bool is_test: a fixed random test_fraction of the rows (at least one, never all)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    is_test = torch.zeros(n, dtype=torch.bool)
+    is_test[perm[: min(n - 1, max(1, round(n * test_fraction)))]] = True
+    return is_test.numpy()
+
+
+def confusion(gold, pred, num_classes: int) -> np.ndarray:
+    """(C, C) counts, rows = gold, columns = predicted; rows with pred == -1 are left out."""
+    keep = pred >= 0
+    return np.bincount(gold[keep] * num_classes + pred[keep], minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def _acc(pred, gold) -> float:
+    return float((pred == gold).mean()) if len(gold) else float("nan")
+
+
+def dataset_view(classifier: Classifier, path: str, text_column: str = "sentence", label_column: str = "label",
+                 progress=None, batch_size: int = 64) -> DatasetView:
+    """Everything the dataset tab shows; DataError (user-facing message) for a bad or oversized file."""
+    check_file(path)
+    model, C = classifier.model, len(classifier.labels)
+    name = os.path.basename(path)
+    try:
+        texts, gold, _ = read_labelled(path, text_column, label_column, classifier.labels)
+    except UnicodeDecodeError:
+        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again") from None
+    except csv.Error as e:
+        raise DataError(f"{name} is not a readable TSV/CSV ({e}); check the quoting and delimiters") from None
+    if len(texts) > MAX_ROWS:
+        raise DataError(f"{name} has {len(texts):,} rows; the limit is {MAX_ROWS:,}: upload a smaller sample")
+    if len(texts) < MIN_ROWS:
+        raise DataError(f"{name} has {len(texts)} rows; the dataset view needs at least {MIN_ROWS}")
+    vecs, probs = pooled_dataset(model, classifier.tokenizer, texts, classifier.max_length, batch_size, progress)
+    y = torch.tensor(gold)  # (N,)
+    is_test = torch.from_numpy(split(len(texts)))  # (N,)
+    g = y.numpy()
+    methods = {}
+    for p, v in vecs.items():
+        coords, explained = pca_2d(v)
+        tr_pred, te_pred = ridge_probe(v[~is_test], y[~is_test], v[is_test], C)
+        probe_train, probe_test = _acc(tr_pred.numpy(), g[~is_test]), _acc(te_pred.numpy(), g[is_test])
+        if p in probs:
+            conf, pred = probs[p].max(-1)  # (N,), (N,)
+            pred, conf = pred.numpy(), conf.numpy()
+            head_test, head_all, source = _acc(pred[is_test], g[is_test]), _acc(pred, g), "head"
+        else:
+            pred = np.full(len(texts), -1)
+            pred[is_test.numpy()] = te_pred.numpy()
+            conf, head_test, head_all, source = np.full(len(texts), np.nan), None, None, "probe"
+        methods[p] = MethodResult(p, coords, explained, probe_train, probe_test, head_test, head_all, source, pred, conf,
+                                  confusion(g, pred, C))
+    return DatasetView(name, list(texts), g, list(classifier.labels), is_test.numpy(), methods, model.default_pooling)
+
+
+def misclassified(view: DatasetView, pooling: str, limit: int = 200) -> list[tuple[int, str, str, str, float]]:
+    """(row, sentence, gold, predicted, confidence) where `pooling`'s prediction is wrong, most confident first."""
+    m = view.methods[pooling]
+    wrong = np.flatnonzero((m.pred >= 0) & (m.pred != view.gold))
+    wrong = wrong[np.argsort(-np.nan_to_num(m.confidence[wrong], nan=0.0), kind="stable")][:limit]
+    return [(int(i), view.texts[i], view.labels[view.gold[i]], view.labels[m.pred[i]], float(m.confidence[i]))
+            for i in wrong]

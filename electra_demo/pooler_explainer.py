@@ -1,0 +1,164 @@
+"""explain_pooler() -> PoolerExplainer: "where is my pooler_output?", answered with live objects.
+
+Tiny BertModel and ElectraModel (hidden 32, 2 layers, random weights, nothing downloaded) run on
+the same ids: their output classes and keys, the AttributeError that `out.pooler_output` really
+raises on ELECTRA, what `out[1]` silently is, BERT's pooler recomputed by hand (dense + tanh on
+[CLS]), ElectraForSequenceClassification's head recomputed by hand (dropout, dense, GELU, dropout,
+out_proj on [CLS]), and a complete LightningModule for every pooling built from pooling.CODE.
+"""
+import functools
+import inspect
+from dataclasses import dataclass
+
+import torch
+from transformers import BertConfig, BertModel, ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from transformers.models.bert.modeling_bert import BertPooler
+from transformers.models.electra.modeling_electra import ElectraClassificationHead
+
+from .pooling import ALL_POOLINGS, CODE, DESCRIPTIONS
+
+TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
+IDS = [[2, 11, 12, 13, 3, 0, 0]]  # (1, 7): [CLS] w w w [SEP] [PAD] [PAD]
+MASK = [[1, 1, 1, 1, 1, 0, 0]]  # (1, 7)
+
+
+@dataclass
+class OutputInfo:
+    model: str  # "BertModel", "ElectraModel"
+    output_class: str  # type(model(...)).__name__
+    keys: list[str]  # the output's keys, in order
+    shapes: dict[str, str]  # {key: "(1, 7, 32)"}
+    pooler_module: str  # repr of model.pooler, or "none: the model has no .pooler"
+
+
+@dataclass
+class PoolerExplainer:
+    bert: OutputInfo  # tiny BertModel
+    electra: OutputInfo  # tiny ElectraModel
+    yours: OutputInfo | None  # the loaded checkpoint's backbone (None when not given)
+    error: str  # "AttributeError: ..." caught from a real ElectraModel output's .pooler_output
+    index_notes: list[str]  # what `out[1]` is on BERT, on ELECTRA, and on ELECTRA with output_hidden_states=True
+    bert_pooler_source: str  # inspect.getsource(BertPooler)
+    bert_pooler_max_diff: float  # max |tanh(dense(h[:, 0])) - out.pooler_output| (float rounding only)
+    head_source: str  # inspect.getsource(ElectraClassificationHead)
+    head_steps: list[tuple[str, str]]  # (step, module) in the order the head applies them
+    head_max_diff: float  # max |hand-made head on h[:, 0] - ElectraForSequenceClassification logits|
+    snippets: dict[str, str]  # {pooling: complete LightningModule source}
+
+
+def _info(name, model, out) -> OutputInfo:
+    shapes = {k: (str(tuple(v.shape)) if torch.is_tensor(v) else f"{len(v)} x {tuple(v[0].shape)}") for k, v in out.items()}
+    pooler = getattr(model, "pooler", None)
+    return OutputInfo(name, type(out).__name__, list(out.keys()), shapes,
+                      repr(pooler) if pooler is not None else f"none: {name} has no .pooler")
+
+
+def _catch(fn) -> str:
+    try:
+        fn()
+    except Exception as e:  # the real exception, whatever transformers raises
+        return f"{type(e).__name__}: {e}"
+    return "no exception"
+
+
+def _describe(x) -> str:
+    return f"a tensor {tuple(x.shape)}" if torch.is_tensor(x) else f"a {type(x).__name__} of {len(x)} tensors"
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_report():
+    with torch.random.fork_rng(), torch.no_grad():
+        torch.manual_seed(0)
+        bert = BertModel(BertConfig(**TINY)).eval()
+        electra = ElectraModel(ElectraConfig(embedding_size=32, **TINY)).eval()
+        seq = ElectraForSequenceClassification(ElectraConfig(embedding_size=32, num_labels=2, **TINY)).eval()
+        ids, mask = torch.tensor(IDS), torch.tensor(MASK)
+        ob, oe = bert(ids, attention_mask=mask), electra(ids, attention_mask=mask)
+        oe_h = electra(ids, attention_mask=mask, output_hidden_states=True)
+        error = _catch(lambda: oe.pooler_output)
+        index_notes = [
+            f"BertModel: out[1] is pooler_output, {_describe(ob[1])}",
+            f"ElectraModel: out[1] raises {_catch(lambda: oe[1])}",
+            f"ElectraModel(..., output_hidden_states=True): out[1] is hidden_states, {_describe(oe_h[1])} "
+            "(no error: code written for BERT's out[1] silently gets the wrong thing)",
+        ]
+        h = ob.last_hidden_state  # (1, T, H)
+        by_hand = torch.tanh(bert.pooler.dense(h[:, 0]))  # (1, H)
+        bert_diff = (by_hand - ob.pooler_output).abs().max().item()
+        hs = seq.electra(ids, attention_mask=mask).last_hidden_state  # (1, T, H)
+        c = seq.classifier
+        x = c.out_proj(c.dropout(c.activation(c.dense(c.dropout(hs[:, 0])))))  # (1, C)
+        head_diff = (x - seq(ids, attention_mask=mask).logits).abs().max().item()
+        steps = [("x = features[:, 0, :]", "[CLS] of the last hidden state"), ("dropout", repr(c.dropout)),
+                 ("dense", repr(c.dense)), ("activation", f"{type(c.activation).__name__} (GELU; BERT's pooler uses tanh)"),
+                 ("dropout", repr(c.dropout)), ("out_proj", repr(c.out_proj))]
+    return (_info("BertModel", bert, ob), _info("ElectraModel", electra, oe), error, index_notes, bert_diff,
+            head_diff, steps)
+
+
+@torch.no_grad()
+def _yours(classifier) -> OutputInfo:
+    backbone = classifier.model.backbone
+    ids = torch.tensor([classifier.tokenizer("good film")["input_ids"]])  # (1, T)
+    return _info(f"{type(backbone).__name__} (this checkpoint)", backbone, backbone(ids, attention_mask=torch.ones_like(ids)))
+
+
+def lightning_snippet(pooling: str) -> str:
+    """A complete LightningModule: ElectraModel + `pooling` + ElectraClassificationHead, from pooling.CODE."""
+    if pooling not in ALL_POOLINGS:
+        raise ValueError(f"no snippet for {pooling!r}; valid poolings: {', '.join(ALL_POOLINGS)}")
+    lines = CODE[pooling].splitlines()
+    init = [ln[len("# __init__: "):] for ln in lines if ln.startswith("# __init__: ")]
+    body = [ln for ln in lines if not ln.startswith("# __init__: ")]
+    ind = "\n        "
+    return f'''import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import ElectraModel
+from transformers.models.electra.modeling_electra import ElectraClassificationHead
+
+
+class ElectraClassifier(pl.LightningModule):
+    """ElectraModel + {pooling} pooling ({DESCRIPTIONS[pooling]}) + ELECTRA's own classification head."""
+
+    def __init__(self, backbone: str = "google/electra-small-discriminator", num_labels: int = 2, lr: float = 5e-5):
+        super().__init__()
+        self.save_hyperparameters()
+        self.electra = ElectraModel.from_pretrained(backbone)  # no pooler: its output has no pooler_output
+        config = self.electra.config
+        config.num_labels = num_labels
+        H = config.hidden_size{"".join(ind + ln for ln in init)}
+        self.head = ElectraClassificationHead(config)  # dropout, dense, GELU, dropout, out_proj on [:, 0]
+
+    def forward(self, input_ids, mask):
+        # right padding (the tokenizer's default); for left padding also pass
+        # position_ids=(mask.cumsum(1) - 1).clamp(min=0) so positions do not shift
+        out = self.electra(input_ids, attention_mask=mask)
+        h = out.last_hidden_state  # (B, T, H){"".join(ind + ln for ln in body)}
+        return self.head(vec[:, None, :])  # (B, C); the head takes [:, 0] of this (B, 1, H)
+
+    def training_step(self, batch, batch_idx):
+        logits = self(batch["input_ids"], batch["attention_mask"])  # (B, C)
+        loss = F.cross_entropy(logits, batch["labels"])
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        logits = self(batch["input_ids"], batch["attention_mask"])  # (B, C)
+        self.log("val_acc", (logits.argmax(-1) == batch["labels"]).float().mean(), prog_bar=True)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
+'''
+
+
+def explain_pooler(classifier=None) -> PoolerExplainer:
+    """The explainer; tiny models are built once per process. `classifier` adds its own backbone's output."""
+    bert, electra, error, notes, bert_diff, head_diff, steps = _tiny_report()
+    return PoolerExplainer(
+        bert=bert, electra=electra, yours=_yours(classifier) if classifier is not None else None, error=error,
+        index_notes=list(notes), bert_pooler_source=inspect.getsource(BertPooler), bert_pooler_max_diff=bert_diff,
+        head_source=inspect.getsource(ElectraClassificationHead), head_steps=list(steps), head_max_diff=head_diff,
+        snippets={p: lightning_snippet(p) for p in ALL_POOLINGS},
+    )
