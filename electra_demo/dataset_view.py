@@ -4,7 +4,7 @@ The file (TSV/CSV, at most MAX_ROWS rows and MAX_BYTES bytes) is read with data.
 against the classifier's own label set, tokenized and run in length-sorted batches (the same
 padding-safe poolings as training; one forward pass per batch gives every pooling and head).
 Per pooling:
-* a 2-D PCA of the pooled vectors (SVD of the centred (N, H) matrix);
+* a 2-D PCA of the pooled vectors (top-2 eigenvectors of the centred (H, H) scatter matrix);
 * a linear probe on the frozen vectors: closed-form ridge regression on one-hot targets
   (features standardised on the training part, lambda = RIDGE), trained on a fixed random 75%
   ("train") and scored on the other 25% ("held-out"), split seed SPLIT_SEED;
@@ -97,36 +97,51 @@ def pooled_dataset(model, tokenizer, texts, max_length=128, batch_size=64, progr
     return vecs, probs
 
 
-def pca_2d(x: torch.Tensor):
-    """((N, 2) coordinates, (2,) explained variance fractions); signs fixed so the result is deterministic."""
-    xc = x.double() - x.double().mean(0)  # (N, H)
-    U, S, Vh = torch.linalg.svd(xc, full_matrices=False)  # (N, K), (K,), (K, H)
-    k = min(2, S.shape[0])
-    sign = torch.sign(Vh[:k].gather(1, Vh[:k].abs().argmax(1, keepdim=True))).squeeze(1)  # (k,)
-    coords = torch.zeros(x.shape[0], 2, dtype=torch.float64)
-    coords[:, :k] = U[:, :k] * S[:k] * sign
-    var = S.pow(2)
-    explained = torch.zeros(2, dtype=torch.float64)
-    explained[:k] = var[:k] / var.sum().clamp(min=1e-12)
-    return coords.float().numpy(), explained.float().numpy()
+def pca_2d(x, iters: int = 500, tol: float = 1e-10):
+    """((N, 2) coordinates, (2,) explained variance fractions) of x (N, H); signs fixed so the result is deterministic.
+
+    The top-2 eigenvectors of the (H, H) scatter matrix by subspace iteration plus a 2x2 Rayleigh-Ritz step:
+    the same axes as an SVD of the centred data, using only matrix products. (A full LAPACK eigh / svd
+    stalls for seconds when its threads compete with another job for a small machine's cores.)
+    """
+    xc = np.asarray(x, dtype=np.float64)
+    xc = xc - xc.mean(0)  # (N, H)
+    S = xc.T @ xc  # (H, H)
+    total = max(float(np.trace(S)), 1e-12)
+    Q = np.random.default_rng(0).normal(size=(S.shape[0], 2))  # (H, 2)
+    for _ in range(iters):
+        Z = S @ Q / total  # (H, 2)
+        q1 = Z[:, 0] / max(np.linalg.norm(Z[:, 0]), 1e-300)
+        z2 = Z[:, 1] - (q1 @ Z[:, 1]) * q1
+        new = np.stack([q1, z2 / max(np.linalg.norm(z2), 1e-300)], 1)  # (H, 2) orthonormal
+        done = np.abs(np.abs(new.T @ Q) - np.eye(2)).max() < tol
+        Q = new
+        if done:
+            break
+    evals, R = np.linalg.eigh(Q.T @ S @ Q)  # (2,), (2, 2): best axes inside the subspace
+    top = (Q @ R)[:, ::-1]  # (H, 2) largest first
+    top = top * np.sign(top[np.abs(top).argmax(0), [0, 1]])  # largest loading of each axis positive
+    explained = evals[::-1].clip(min=0) / total  # (2,)
+    return (xc @ top).astype(np.float32), explained.astype(np.float32)
 
 
 def ridge_probe(x_train, y_train, x_test, num_classes: int, ridge: float = RIDGE):
     """(train predictions, test predictions): closed-form ridge on one-hot targets, standardised features."""
-    mu, sd = x_train.mean(0), x_train.std(0, unbiased=False).clamp(min=1e-6)  # (H,)
-    a, b = ((x_train - mu) / sd).double(), ((x_test - mu) / sd).double()  # (n, H), (m, H)
-    y = torch.nn.functional.one_hot(y_train, num_classes).double()  # (n, C)
+    x_train, x_test = np.asarray(x_train, dtype=np.float64), np.asarray(x_test, dtype=np.float64)
+    mu, sd = x_train.mean(0), x_train.std(0).clip(min=1e-6)  # (H,)
+    a, b = (x_train - mu) / sd, (x_test - mu) / sd  # (n, H), (m, H)
+    y = np.eye(num_classes)[np.asarray(y_train)]  # (n, C) one-hot
     y_mean = y.mean(0)
-    W = torch.linalg.solve(a.T @ a + ridge * torch.eye(a.shape[1], dtype=a.dtype), a.T @ (y - y_mean))  # (H, C)
+    W = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ (y - y_mean))  # (H, C)
     return (a @ W + y_mean).argmax(-1), (b @ W + y_mean).argmax(-1)
 
 
 def split(n: int, seed: int = SPLIT_SEED, test_fraction: float = TEST_FRACTION) -> np.ndarray:
     """(N,) bool is_test: a fixed random test_fraction of the rows (at least one, never all)."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    is_test = torch.zeros(n, dtype=torch.bool)
+    perm = np.random.default_rng(seed).permutation(n)
+    is_test = np.zeros(n, dtype=bool)
     is_test[perm[: min(n - 1, max(1, round(n * test_fraction)))]] = True
-    return is_test.numpy()
+    return is_test
 
 
 def confusion(gold, pred, num_classes: int) -> np.ndarray:
@@ -156,25 +171,25 @@ def dataset_view(classifier: Classifier, path: str, text_column: str = "sentence
     if len(texts) < MIN_ROWS:
         raise DataError(f"{name} has {len(texts)} rows; the dataset view needs at least {MIN_ROWS}")
     vecs, probs = pooled_dataset(model, classifier.tokenizer, texts, classifier.max_length, batch_size, progress)
-    y = torch.tensor(gold)  # (N,)
-    is_test = torch.from_numpy(split(len(texts)))  # (N,)
-    g = y.numpy()
+    g = np.asarray(gold)  # (N,)
+    is_test = split(len(texts))  # (N,)
     methods = {}
     for p, v in vecs.items():
+        v = v.numpy()  # (N, H)
         coords, explained = pca_2d(v)
-        tr_pred, te_pred = ridge_probe(v[~is_test], y[~is_test], v[is_test], C)
-        probe_train, probe_test = _acc(tr_pred.numpy(), g[~is_test]), _acc(te_pred.numpy(), g[is_test])
+        tr_pred, te_pred = ridge_probe(v[~is_test], g[~is_test], v[is_test], C)
+        probe_train, probe_test = _acc(tr_pred, g[~is_test]), _acc(te_pred, g[is_test])
         if p in probs:
             conf, pred = probs[p].max(-1)  # (N,), (N,)
             pred, conf = pred.numpy(), conf.numpy()
             head_test, head_all, source = _acc(pred[is_test], g[is_test]), _acc(pred, g), "head"
         else:
             pred = np.full(len(texts), -1)
-            pred[is_test.numpy()] = te_pred.numpy()
+            pred[is_test] = te_pred
             conf, head_test, head_all, source = np.full(len(texts), np.nan), None, None, "probe"
         methods[p] = MethodResult(p, coords, explained, probe_train, probe_test, head_test, head_all, source, pred, conf,
                                   confusion(g, pred, C))
-    return DatasetView(name, list(texts), g, list(classifier.labels), is_test.numpy(), methods, model.default_pooling)
+    return DatasetView(name, list(texts), g, list(classifier.labels), is_test, methods, model.default_pooling)
 
 
 def misclassified(view: DatasetView, pooling: str, limit: int = 200) -> list[tuple[int, str, str, str, float]]:

@@ -98,11 +98,12 @@ def layer_drift(grid: LayerGrid) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, column_widths=[0.65, 0.35], horizontal_spacing=0.12,
                         subplot_titles=("cosine to its own last-layer vector", "mean pairwise cosine between poolings"))
     fig.add_trace(go.Heatmap(z=rounded(grid.drift), x=grid.names, y=grid.layers, zmin=-1, zmax=1, colorscale=DIVERGING,
-                             texttemplate="%{z:.2f}", colorbar=dict(x=0.6, len=0.9),
+                             texttemplate="%{z:.2f}", colorbar=dict(x=0.59, len=0.9, thickness=12),
                              hovertemplate="%{x} at %{y}: %{z}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=rounded(grid.mean_pairwise), y=grid.layers, mode="lines+markers", showlegend=False,
                              hovertemplate="%{y}: %{x}<extra></extra>"), row=1, col=2)
     fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(showticklabels=False, row=1, col=2)  # same rows as the heatmap's
     return _layout(fig, "How each pooled vector changes across layers", 160 + 30 * len(grid.layers))
 
 

@@ -120,22 +120,22 @@ from transformers.models.electra.modeling_electra import ElectraClassificationHe
 
 
 class ElectraClassifier(pl.LightningModule):
-    """ElectraModel + {pooling} pooling ({DESCRIPTIONS[pooling]}) + ELECTRA's own classification head."""
+    """ElectraModel + {pooling} pooling + ELECTRA's own classification head (ElectraClassificationHead)."""
 
     def __init__(self, backbone: str = "google/electra-small-discriminator", num_labels: int = 2, lr: float = 5e-5):
         super().__init__()
         self.save_hyperparameters()
         self.electra = ElectraModel.from_pretrained(backbone)  # no pooler: its output has no pooler_output
         config = self.electra.config
-        config.num_labels = num_labels
-        H = config.hidden_size{"".join(ind + ln for ln in init)}
+        config.num_labels = num_labels{"".join(ind + ln for ln in (["H = config.hidden_size"] + init if init else []))}
         self.head = ElectraClassificationHead(config)  # dropout, dense, GELU, dropout, out_proj on [:, 0]
 
     def forward(self, input_ids, mask):
         # right padding (the tokenizer's default); for left padding also pass
         # position_ids=(mask.cumsum(1) - 1).clamp(min=0) so positions do not shift
         out = self.electra(input_ids, attention_mask=mask)
-        h = out.last_hidden_state  # (B, T, H){"".join(ind + ln for ln in body)}
+        h = out.last_hidden_state  # (B, T, H)
+        # {pooling}: {DESCRIPTIONS[pooling]}{"".join(ind + ln for ln in body)}
         return self.head(vec[:, None, :])  # (B, C); the head takes [:, 0] of this (B, 1, H)
 
     def training_step(self, batch, batch_idx):

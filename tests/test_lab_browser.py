@@ -1,0 +1,79 @@
+"""The lab tabs in headless chromium: padding lab summary, attribution with [PAD]s, and a misclassified row's click-through."""
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from electra_demo.launch import ROOT, app_env, free_port, stop_app
+from tests.conftest import make_rows, write_tsv
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":  # CI (.ci/run) must not skip these
+    raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def page(tiny_checkpoint, tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    d = tmp_path_factory.mktemp("labbrowser")
+    data = write_tsv(d / "small.tsv", make_rows(40, 5))
+    port = free_port()
+    with open(d / "app.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "electra_demo.ui_lab", "--checkpoint", tiny_checkpoint, "--port",
+                                 str(port), "--data", data], cwd=ROOT, env=app_env(), stdout=log, stderr=subprocess.STDOUT)
+    url, t0 = f"http://127.0.0.1:{port}/", time.perf_counter()
+    try:
+        while True:
+            if proc.poll() is not None or time.perf_counter() - t0 > 90:
+                raise RuntimeError(f"lab page did not start:\n{(d / 'app.log').read_text()}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 900})
+            pg.set_default_timeout(30_000)
+            pg.goto(url)
+            yield pg
+            browser.close()
+    finally:
+        stop_app(proc)
+
+
+def test_lab_tabs_in_the_browser(page):
+    page.locator("#run-padding").click()
+    page.locator("#padding-summary").get_by_text("identical").wait_for()
+
+    page.get_by_role("tab", name="Pooling attribution").click()
+    page.locator("#run-attribution").click()
+    tokens = page.locator("#attribution-text")
+    tokens.get_by_text("[PAD]").first.wait_for()
+    assert tokens.get_by_text("[PAD]").count() == 4 and tokens.get_by_text("[CLS]").count() == 1
+
+    page.get_by_role("tab", name="Dataset").click()
+    page.get_by_label("or pick a file").click()
+    page.get_by_role("option", name="small.tsv").click()
+    page.locator("#run-dataset").click()
+    cell = page.locator('#misclassified [data-testid="cell-0-1"]')  # first misclassified sentence
+    cell.wait_for()
+    sentence = cell.inner_text().strip()
+    cell.click()
+    box = page.locator("#input-text textarea")
+    for _ in range(100):
+        if box.input_value() == sentence:
+            break
+        time.sleep(0.1)
+    assert box.input_value() == sentence  # the row went to the sentence box
