@@ -55,7 +55,7 @@ def padding_summary(lab) -> str:
             f"over every N, both sides: **{worst:.1e}** (float rounding: identical). Naive baselines drift up to "
             + ", ".join(f"{k} **{v:.3g}**" for k, v in drift.items()) + ". Predictions that flip: "
             + (", ".join(flips) if flips else "none for this sentence") + f". Batched with a longer sentence, ours "
-            f"gets **{lab.batched.pads}** pads.")
+            f"gets **{lab.batched.pads}** pads" + (" (give a longer one to see the effect)." if not lab.batched.pads else "."))
 
 
 def padding_table(lab) -> pd.DataFrame:
@@ -127,7 +127,8 @@ def padding_tab(classifier, text_box):
         return (padding_summary(lab), lab_plots.padding_curves(lab), lab_plots.padding_vectors(lab, side),
                 padding_table(lab), batched_table(lab), padding_json(lab))
 
-    run.click(run_padding, [text_box, n, other, side], [summary, curves, vectors, preds, batched, raw], api_name="padding_lab")
+    gr.on([run.click, side.change], run_padding, [text_box, n, other, side], [summary, curves, vectors, preds, batched, raw],
+          api_name="padding_lab")
 
 
 def pooler_tab(classifier):
