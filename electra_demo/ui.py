@@ -16,6 +16,7 @@ from . import plots
 from .checkpoint import Classifier
 from .explain import MAX_CHARS, NO_HEAD, Explanation, InputError, explain, pooling_kind, to_json
 from .pooling import CODE, DESCRIPTIONS, NAIVE_POOLERS
+from .ui_lab import lab_tabs
 
 EXAMPLES = [
     "A gripping, beautifully acted film with a story that stays with you.",
@@ -128,6 +129,7 @@ def build_demo(classifier: Classifier) -> gr.Blocks:
             slider, heatmap, hidden_views = hidden_tab(L)
             views += hidden_views + pooling_tab()
             code_tab(poolings)
+            lab_tabs(classifier, text)
         views = [(label, lambda e, layer: prediction(e)), (note, lambda e, layer: note_markdown(e))] + views
 
         def explore(text, layer):
