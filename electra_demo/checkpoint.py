@@ -109,7 +109,7 @@ def _load_hf(source: str) -> Classifier:
     if "ElectraForSequenceClassification" not in (config.architectures or []):
         raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures}); "
                               f"fine-tune it first: python -m electra_demo.train --backbone {source} ...")
-    hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True)
+    hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32)
     labels = [config.id2label[i] for i in range(config.num_labels)]
     model = ElectraClassifier(hf.electra, ["cls"], labels, "cls")
     model.heads["cls"].load_state_dict(hf.classifier.state_dict())

@@ -77,7 +77,7 @@ def build_backbone(args, train_texts):
     if args.backbone:
         try:
             tok = AutoTokenizer.from_pretrained(args.backbone)
-            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout)
+            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32)
         except OSError as e:
             raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]}); "
                                   f"give a local folder, a reachable hub id, or --preset to train from scratch") from None

@@ -7,6 +7,7 @@ Endpoints (api_name): /explore (the page's run), /layer, /code, /predict, /expla
 /shapes, /pooling, /echo.
 """
 import dataclasses
+import os
 
 import gradio as gr
 import numpy as np
@@ -24,6 +25,7 @@ EXAMPLES = [
     "Not bad at all [SEP] though the ending drags.",
     "It is neither good nor bad, just long.",
 ]
+EXAMPLE_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "reviews.tsv")
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
 POOL_HEADERS = ["pooling", "kind", "shape", "norm", "head prediction", "prob", "what it is"]
 CODE_PREAMBLE = ("# in a LightningModule's forward(self, input_ids, mask):\n"
@@ -129,7 +131,7 @@ def build_demo(classifier: Classifier) -> gr.Blocks:
             slider, heatmap, hidden_views = hidden_tab(L)
             views += hidden_views + pooling_tab()
             code_tab(poolings)
-            lab_tabs(classifier, text)
+            lab_tabs(classifier, text, [EXAMPLE_DATA])
         views = [(label, lambda e, layer: prediction(e)), (note, lambda e, layer: note_markdown(e))] + views
 
         def explore(text, layer):
