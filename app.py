@@ -31,7 +31,7 @@ def main(argv=None):
     demo = build_demo(classifier)
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, state_session_capacity=200,
-                max_file_size="5mb")
+                max_file_size="2mb")
 
 
 if __name__ == "__main__":

@@ -103,8 +103,8 @@ def layer_drift(grid: LayerGrid) -> go.Figure:
     fig.add_trace(go.Scatter(x=rounded(grid.mean_pairwise), y=grid.layers, mode="lines+markers", showlegend=False,
                              hovertemplate="%{y}: %{x}<extra></extra>"), row=1, col=2)
     fig.update_yaxes(autorange="reversed")
-    fig.update_yaxes(showticklabels=False, row=1, col=2)  # same rows as the heatmap's
-    return _layout(fig, "How each pooled vector changes across layers", 160 + 30 * len(grid.layers))
+    fig.update_xaxes(title="cosine", row=1, col=2)  # y rows are the heatmap's layers
+    return _layout(fig, "How each pooled vector changes across layers", max(320, 200 + 36 * len(grid.layers)))
 
 
 def layer_similarity(grid: LayerGrid, layer: int) -> go.Figure:

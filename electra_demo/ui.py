@@ -79,7 +79,7 @@ def _cached(expl: Explanation) -> Explanation:
 def shapes_tab():
     with gr.Tab("Shape trace"):
         gr.Markdown("Every tensor on the way, in order, for this very sentence.")
-        table = gr.Dataframe(headers=SHAPE_HEADERS, interactive=False, wrap=True, elem_id="shape-table",
+        table = gr.Dataframe(headers=SHAPE_HEADERS, interactive=False, wrap=True, elem_id="shape-table", max_height=2400,
                              column_widths=["18%", "14%", "8%", "60%"])
     return [(table, lambda e, layer: shape_table(e))]
 
@@ -96,7 +96,8 @@ def hidden_tab(num_layers: int):
 def pooling_tab():
     with gr.Tab("Pooling side by side"):
         vectors = gr.Plot(label="pooled vectors", elem_id="pooled-vectors")
-        table = gr.Dataframe(headers=POOL_HEADERS, interactive=False, wrap=True, elem_id="pooling-table")
+        table = gr.Dataframe(headers=POOL_HEADERS, interactive=False, wrap=True, elem_id="pooling-table", max_height=1200,
+                             column_widths=["12%", "11%", "8%", "7%", "17%", "6%", "39%"])
         cosine = gr.Plot(label="cosine similarity", elem_id="pooling-cosine")
     return [(vectors, lambda e, layer: plots.pooled_vectors(e)), (table, lambda e, layer: pooling_table(e)),
             (cosine, lambda e, layer: plots.similarity_matrix(e))]
