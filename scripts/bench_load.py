@@ -2,7 +2,8 @@
 
   python scripts/bench_load.py [--checkpoint checkpoints/electra-sst2] [--repeats 3]
 
-Each repeat is a fresh Python process (imports are not counted; loading + first prediction are).
+Each repeat is a fresh Python process: loading + first prediction are timed inside it (imports of torch and
+transformers not counted); the whole process, imports included, is reported beside it.
 Targets for the shipped model: folder <= 30 MB, load + first prediction <= 3 s on this machine's CPU.
 """
 import argparse
@@ -11,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = r"""
@@ -40,11 +42,13 @@ def main():
     args = p.parse_args()
     runs = []
     for _ in range(args.repeats):
+        t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", CHILD, args.checkpoint], cwd=ROOT, capture_output=True, text=True, check=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs.append(dict(json.loads(out.stdout.strip().splitlines()[-1]), process_s=time.perf_counter() - t0))
     res = {"checkpoint": args.checkpoint, "size_mb": round(folder_mb(args.checkpoint), 2),
            "load_plus_first_prediction_s_median": round(statistics.median(r["total_s"] for r in runs), 3),
-           "load_s_median": round(statistics.median(r["load_s"] for r in runs), 3), "repeats": args.repeats,
+           "load_s_median": round(statistics.median(r["load_s"] for r in runs), 3),
+           "whole_process_with_imports_s_median": round(statistics.median(r["process_s"] for r in runs), 3), "repeats": args.repeats,
            "example_label": runs[-1]["label"]}
     print(f"size: {res['size_mb']} MB (target <= 30)  load + first prediction: {res['load_plus_first_prediction_s_median']} s (target <= 3)")
     print(json.dumps(res))

@@ -30,11 +30,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from electra_demo.launch import free_port, start_app, stop_app  # noqa: E402
+from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 MAX_HEIGHT = 6000  # px: the tallest viewport used for a shot
 DEFAULT_TEXT = "a gripping , beautifully acted film with a dull ending"
 DATASET_FILE = "reviews.tsv"  # examples/reviews.tsv, offered in the Dataset tab's "or pick a file" dropdown
@@ -203,7 +200,7 @@ def run(args) -> list[str]:
     page = None
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": args.width, "height": 900})
                 page.set_default_timeout(args.timeout * 1000)

@@ -78,3 +78,13 @@ def _offline():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def browser_marks():
+    """Marks for the Playwright tests: skipped without Debian chromium, except in CI (REQUIRE_BROWSER=1), where that fails."""
+    from electra_demo.launch import CHROMIUM
+
+    if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
+    return [pytest.mark.browser,
+            pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium")]

@@ -7,19 +7,11 @@ import shutil
 
 import pytest
 
-from electra_demo.launch import free_port, start_app, stop_app
+from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+from tests.conftest import browser_marks
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
-if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":  # CI (.ci/run) must not skip these
-    raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium"),
-]
+pytestmark = browser_marks()
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def page(tiny_checkpoint, tmp_path_factory):
     proc, url, _ = start_app(tiny_checkpoint, free_port(), str(tmp_path_factory.mktemp("server") / "app.log"))
     try:
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = browser.new_page(viewport={"width": 1280, "height": 900})
             pg.set_default_timeout(30_000)
             pg.goto(url)

@@ -7,20 +7,11 @@ import time
 import httpx
 import pytest
 
-from electra_demo.launch import ROOT, app_env, free_port, stop_app
-from tests.conftest import make_rows, write_tsv
+from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, ROOT, app_env, free_port, stop_app
+from tests.conftest import browser_marks, make_rows, write_tsv
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
-if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":  # CI (.ci/run) must not skip these
-    raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium"),
-]
+pytestmark = browser_marks()
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,7 @@ def page(tiny_checkpoint, tmp_path_factory):
             except httpx.HTTPError:
                 time.sleep(0.2)
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = browser.new_page(viewport={"width": 1280, "height": 900})
             pg.set_default_timeout(30_000)
             pg.goto(url)
