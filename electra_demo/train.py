@@ -78,6 +78,7 @@ def build_backbone(args, train_texts):
         try:
             tok = AutoTokenizer.from_pretrained(args.backbone)
             backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32)
+            backbone.train()  # from_pretrained returns eval mode: dropout would stay off during fine-tuning
         except OSError as e:
             raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]}); "
                                   f"give a local folder, a reachable hub id, or --preset to train from scratch") from None
