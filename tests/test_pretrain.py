@@ -75,4 +75,7 @@ def test_pretrain_run_resume_and_finetune(tmp_path):
                           "--output", str(tmp_path / "ft"), "--log-dir", str(tmp_path / "ftruns"), "--fast-dev-run",
                           "--pooling", "cls", "--accelerator", "cpu"])
     assert "cls" in metrics["per_head"]
+    args = train.build_parser().parse_args(["--train", "t", "--val", "v", "--output", "o", "--backbone", str(tmp_path / "pre")])
+    backbone, _ = train.build_backbone(args, [])
+    assert backbone.training and next(backbone.parameters()).dtype == torch.float32  # dropout on for fine-tuning
     assert np.load(tmp_path / "cache" / "packed_32.npy").shape[1] == 32
