@@ -48,7 +48,6 @@ def _coefficients(model, name, h, mask):
     """(B, T) coefficients a with vec = sum_t a_t h_t, for the weighted-sum poolings."""
     m = mask.to(h.dtype)  # (B, T)
     B, T = m.shape
-    rows = torch.arange(B)
     if name in ("cls", "bert_pooler", "last_token"):
         idx = last_token_index(mask) if name == "last_token" else first_token_index(mask)
         return F.one_hot(idx, T).to(h.dtype)  # (B, T)

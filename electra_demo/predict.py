@@ -9,7 +9,6 @@ labels, reports accuracy overall (main head) and per pooling head. The last stdo
 import argparse
 import csv
 import json
-import sys
 
 import torch
 

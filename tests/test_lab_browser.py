@@ -1,5 +1,4 @@
 """The lab tabs in headless chromium: padding lab summary, attribution with [PAD]s, and a misclassified row's click-through."""
-import os
 import subprocess
 import sys
 import time
