@@ -29,17 +29,15 @@ def app_env() -> dict:
     return env
 
 
-def start_app(checkpoint: str | None, port: int, log_path: str, timeout: float = 90.0):
-    """(Popen, url, seconds from start to the first HTTP 200). Raises RuntimeError with the log if it dies or times out."""
-    args = [sys.executable, os.path.join(ROOT, "app.py"), "--port", str(port)]
-    args += ["--checkpoint", checkpoint] if checkpoint else []
+def serve(argv: list[str], port: int, log_path: str, timeout: float = 90.0):
+    """Run `argv` (a Gradio server on `port`); (Popen, url, seconds to the first HTTP 200). RuntimeError with the log otherwise."""
     log = open(log_path, "w")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=app_env(), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=app_env(), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - t0 < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{open(log_path).read()}")
+            raise RuntimeError(f"{argv[1]} exited with {proc.returncode}:\n{open(log_path).read()}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return proc, url, time.perf_counter() - t0
@@ -47,7 +45,14 @@ def start_app(checkpoint: str | None, port: int, log_path: str, timeout: float =
             pass
         time.sleep(0.1)
     stop_app(proc)
-    raise RuntimeError(f"app.py did not serve within {timeout:.0f} s:\n{open(log_path).read()}")
+    raise RuntimeError(f"{argv[1]} did not serve within {timeout:.0f} s:\n{open(log_path).read()}")
+
+
+def start_app(checkpoint: str | None, port: int, log_path: str, timeout: float = 90.0):
+    """`python app.py` on `port`: (Popen, url, seconds from start to the first HTTP 200)."""
+    args = [sys.executable, os.path.join(ROOT, "app.py"), "--port", str(port)]
+    args += ["--checkpoint", checkpoint] if checkpoint else []
+    return serve(args, port, log_path, timeout)
 
 
 def stop_app(proc):

@@ -1,12 +1,10 @@
 """The lab tabs in headless chromium: padding lab summary, attribution with [PAD]s, and a misclassified row's click-through."""
-import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 
-from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, ROOT, app_env, free_port, stop_app
+from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, serve, stop_app
 from tests.conftest import browser_marks, make_rows, write_tsv
 
 
@@ -19,19 +17,9 @@ def page(tiny_checkpoint, tmp_path_factory):
     d = tmp_path_factory.mktemp("labbrowser")
     data = write_tsv(d / "small.tsv", make_rows(40, 5))
     port = free_port()
-    with open(d / "app.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "electra_demo.ui_lab", "--checkpoint", tiny_checkpoint, "--port",
-                                 str(port), "--data", data], cwd=ROOT, env=app_env(), stdout=log, stderr=subprocess.STDOUT)
-    url, t0 = f"http://127.0.0.1:{port}/", time.perf_counter()
+    proc, url, _ = serve([sys.executable, "-m", "electra_demo.ui_lab", "--checkpoint", tiny_checkpoint, "--port", str(port),
+                          "--data", data], port, str(d / "app.log"))
     try:
-        while True:
-            if proc.poll() is not None or time.perf_counter() - t0 > 90:
-                raise RuntimeError(f"lab page did not start:\n{(d / 'app.log').read_text()}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -1,14 +1,11 @@
 """The lab tabs on a real server: the explorer page (ui.build_demo) plus lab_tabs, driven with gradio_client."""
-import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 from gradio_client import Client, handle_file
 
 from electra_demo.lab_json import padding_json
-from electra_demo.launch import ROOT, app_env, free_port, stop_app
+from electra_demo.launch import free_port, serve, stop_app
 from electra_demo.padding_lab import padding_lab
 from tests.conftest import make_rows, write_tsv
 
@@ -45,19 +42,8 @@ def tsv(tmp_path_factory):
 def client(tiny_checkpoint, tsv, tmp_path_factory):
     port = free_port()
     log_path = tmp_path_factory.mktemp("labserver") / "app.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, tiny_checkpoint, str(port), tsv], cwd=ROOT,
-                                env=app_env(), stdout=log, stderr=subprocess.STDOUT)
-    url, t0 = f"http://127.0.0.1:{port}/", time.perf_counter()
+    proc, url, _ = serve([sys.executable, "-c", LAUNCHER, tiny_checkpoint, str(port), tsv], port, str(log_path))
     try:
-        while True:
-            if proc.poll() is not None or time.perf_counter() - t0 > 90:
-                raise RuntimeError(f"lab server did not start:\n{open(log_path).read()}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         yield Client(url, verbose=False)
     finally:
         stop_app(proc)
