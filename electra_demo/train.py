@@ -13,7 +13,7 @@ import time
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
 from transformers import AutoTokenizer, ElectraModel
 
 from .checkpoint import CheckpointError, _load_ckpt, save_folder
@@ -49,6 +49,8 @@ def build_parser():
     o.add_argument("--lr", type=float, default=1e-4)
     o.add_argument("--weight-decay", type=float, default=0.01)
     o.add_argument("--warmup-ratio", type=float, default=0.1)
+    o.add_argument("--ema", type=float, default=0.0,
+                   help="exponential moving average of the weights with this decay (e.g. 0.999); validated and exported")
     o.add_argument("--patience", type=int, default=3, help="early stopping on val_acc (validations without gain)")
     t = p.add_argument_group("trainer (passed to pl.Trainer)")
     t.add_argument("--accelerator", default="auto")
@@ -71,6 +73,14 @@ def build_parser():
 
 def _devices(value):
     return int(value) if str(value).isdigit() else value
+
+
+def ema_avg_fn(decay: float):
+    """EMA with TensorFlow's warm-up, decay_n = min(decay, (1 + n) / (10 + n)): early averages are not stuck at the init."""
+    def avg_fn(averaged, current, num_averaged):
+        d = min(decay, (1.0 + float(num_averaged)) / (10.0 + float(num_averaged)))
+        return averaged * d + current * (1.0 - d)
+    return avg_fn
 
 
 def build_backbone(args, train_texts):
@@ -109,6 +119,8 @@ def main(argv=None):
                         args.max_length, args.seed)
     ckpt_cb = ModelCheckpoint(dirpath=None, monitor="val_acc", mode="max", save_top_k=1, save_last=False, filename="best-{step}")
     callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience)]
+    if args.ema:  # validation, the saved .ckpt and the export all see the averaged weights
+        callbacks.append(WeightAveraging(use_buffers=False, avg_fn=ema_avg_fn(args.ema)))
     loggers = [pl.loggers.CSVLogger(args.log_dir, name="train")]
     try:
         import tensorboard  # noqa: F401

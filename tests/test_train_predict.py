@@ -55,6 +55,21 @@ def test_lightning_ckpt_loads_safely_with_same_logits(trained):
         torch.testing.assert_close(a[p], b[p])
 
 
+def test_ema_validates_and_exports_the_averaged_weights(tiny_data, tmp_path):
+    out = tmp_path / "ema"
+    metrics = train.main(_args(tiny_data, out, "--lr", "3e-3", "--max-epochs", "2", "--pooling", "cls", "--ema", "0.9"))
+    clf = load_classifier(str(out))
+    ckpt = torch.load(clf.meta["best_ckpt"], map_location="cpu", weights_only=True)
+    name = "model.backbone.encoder.layer.0.attention.self.query.weight"
+    averaged, raw = ckpt["state_dict"][name], ckpt["current_model_state"][name]  # Lightning's WeightAveraging keeps both
+    assert not torch.equal(averaged, raw)
+    torch.testing.assert_close(clf.model.state_dict()[name[len("model."):]], averaged)
+    logged = [line.split(",") for line in open(str(out) + "-runs/train/version_0/metrics.csv")]
+    col = logged[0].index("val_acc/cls")
+    best_logged = max(float(r[col]) for r in logged[1:] if r[col])
+    assert metrics["per_head"]["cls"] == pytest.approx(best_logged, abs=1e-4)  # selection saw the exported weights
+
+
 def test_predict_reports_accuracy_per_head(trained, tiny_data, tmp_path, capsys):
     out, metrics = trained
     summary = predict.main(["--checkpoint", str(out), "--input", str(tiny_data / "dev.tsv"), "--output", str(tmp_path / "p.tsv")])
