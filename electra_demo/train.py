@@ -76,10 +76,15 @@ def _devices(value):
 
 
 def ema_avg_fn(decay: float):
-    """EMA with TensorFlow's warm-up, decay_n = min(decay, (1 + n) / (10 + n)): early averages are not stuck at the init."""
+    """Bias-corrected EMA (as Adam's moments): after n updates, step k has weight decay**(n-k) * (1-decay) / (1-decay**n).
+
+    No weight is left on the initialisation, and the window is ~1/(1-decay) steps from the start.
+    AveragedModel copies the weights on the first update and calls this from the second on (num_averaged = 1, 2, ...).
+    """
     def avg_fn(averaged, current, num_averaged):
-        d = min(decay, (1.0 + float(num_averaged)) / (10.0 + float(num_averaged)))
-        return averaged * d + current * (1.0 - d)
+        n = float(num_averaged) + 1.0  # this update is the n-th sample
+        rate = (1.0 - decay) / (1.0 - decay ** n)
+        return averaged + (current - averaged) * rate
     return avg_fn
 
 

@@ -55,6 +55,17 @@ def test_lightning_ckpt_loads_safely_with_same_logits(trained):
         torch.testing.assert_close(a[p], b[p])
 
 
+def test_ema_is_bias_corrected():
+    """After n samples, sample k weighs decay**(n-k), normalised: nothing is left on the first (random) weights."""
+    xs = [torch.tensor(v) for v in (3.0, 1.0, 4.0, 1.0, 5.0, 9.0)]
+    avg, fn = xs[0].clone(), train.ema_avg_fn(0.9)
+    for n, x in enumerate(xs[1:], start=1):  # AveragedModel copies the first sample, then calls fn with n = 1, 2, ...
+        avg = fn(avg, x, n)
+    w = torch.tensor([0.9 ** (len(xs) - 1 - k) for k in range(len(xs))])
+    torch.testing.assert_close(avg, (w * torch.stack(xs)).sum() / w.sum())
+    assert abs(train.ema_avg_fn(0.999)(torch.tensor(0.0), torch.tensor(1.0), 1).item() - 1 / 1.999) < 1e-6
+
+
 def test_ema_validates_and_exports_the_averaged_weights(tiny_data, tmp_path):
     out = tmp_path / "ema"
     metrics = train.main(_args(tiny_data, out, "--lr", "3e-3", "--max-epochs", "2", "--pooling", "cls", "--ema", "0.9"))
