@@ -7,11 +7,19 @@ from torchmetrics.classification import MulticlassAccuracy
 from .model import ElectraClassifier
 
 
+def drop_tokens(input_ids, attention_mask, p: float, drop_id: int, keep_ids: list[int], generator=None):
+    """Word dropout: replace a random fraction p of the real, non-special tokens by drop_id. (B, T) -> (B, T)."""
+    u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+    droppable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(keep_ids, device=input_ids.device))
+    return torch.where((u < p) & droppable, torch.full_like(input_ids, drop_id), input_ids)
+
+
 class ClassifierSystem(pl.LightningModule):
     """Trains every head of `model` jointly: loss = mean over heads of cross-entropy."""
 
     def __init__(self, model: ElectraClassifier, lr: float = 1e-4, weight_decay: float = 0.01, warmup_ratio: float = 0.1,
-                 max_length: int = 128, tokenizer_files: dict | None = None):
+                 max_length: int = 128, tokenizer_files: dict | None = None, token_dropout: float = 0.0,
+                 drop_id: int = 0, keep_ids: list[int] | None = None):
         super().__init__()
         self.model = model
         self.tokenizer_files = tokenizer_files or {}
@@ -27,6 +35,10 @@ class ClassifierSystem(pl.LightningModule):
         return logits, torch.stack([F.cross_entropy(l, batch["labels"]) for l in logits.values()]).mean()
 
     def training_step(self, batch, batch_idx):
+        if self.hparams.token_dropout > 0:
+            ids = drop_tokens(batch["input_ids"], batch["attention_mask"], self.hparams.token_dropout,
+                              self.hparams.drop_id, self.hparams.keep_ids or [])
+            batch = {**batch, "input_ids": ids}
         _, loss = self._losses(batch)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
         return loss

@@ -49,6 +49,8 @@ def build_parser():
     o.add_argument("--lr", type=float, default=1e-4)
     o.add_argument("--weight-decay", type=float, default=0.01)
     o.add_argument("--warmup-ratio", type=float, default=0.1)
+    o.add_argument("--token-dropout", type=float, default=0.0,
+                   help="word dropout: replace this fraction of training tokens by [MASK] (e.g. 0.1)")
     o.add_argument("--ema", type=float, default=0.0,
                    help="exponential moving average of the weights with this decay (e.g. 0.999); validated and exported")
     o.add_argument("--patience", type=int, default=3, help="early stopping on val_acc (validations without gain)")
@@ -113,17 +115,22 @@ def tokenizer_files(tok) -> dict:
 def main(argv=None):
     args = build_parser().parse_args(argv)
     poolings = parse_poolings(args.pooling)
+    for flag, value in (("--token-dropout", args.token_dropout), ("--ema", args.ema)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{flag} {value}: must be in [0, 1), e.g. --token-dropout 0.1 or --ema 0.999")
     pl.seed_everything(args.seed, workers=True)
     names = load_label_names(args.train, args.labels)
     train_texts, _, labels = read_labelled(args.train, args.text_column, args.label_column, names)
     read_labelled(args.val, args.text_column, args.label_column, labels)  # fail early on a bad val file
     backbone, tok = build_backbone(args, train_texts)
     model = ElectraClassifier(backbone, poolings, labels, args.default_pooling)
-    system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, args.max_length, tokenizer_files(tok))
+    drop_id = tok.mask_token_id if tok.mask_token_id is not None else tok.unk_token_id
+    system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, args.max_length, tokenizer_files(tok),
+                              args.token_dropout, drop_id, list(tok.all_special_ids))
     dm = TextDataModule(tok, args.train, args.val, labels, args.text_column, args.label_column, args.batch_size,
                         args.max_length, args.seed)
     ckpt_cb = ModelCheckpoint(dirpath=None, monitor="val_acc", mode="max", save_top_k=1, save_last=False, filename="best-{step}")
-    callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience)]
+    callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience, strict=False)]
     if args.ema:  # validation, the saved .ckpt and the export all see the averaged weights
         callbacks.append(WeightAveraging(use_buffers=False, avg_fn=ema_avg_fn(args.ema)))
     loggers = [pl.loggers.CSVLogger(args.log_dir, name="train")]

@@ -10,6 +10,7 @@ import torch
 from electra_demo import predict, train
 from electra_demo.checkpoint import load_classifier
 from electra_demo.data import BucketBatchSampler
+from electra_demo.lit_module import drop_tokens
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,6 +54,23 @@ def test_lightning_ckpt_loads_safely_with_same_logits(trained):
         b = ckpt.model(enc["input_ids"], enc["attention_mask"])
     for p in a:
         torch.testing.assert_close(a[p], b[p])
+
+
+def test_drop_tokens_spares_special_and_padding():
+    ids = torch.randint(5, 100, (64, 50))
+    mask = torch.ones_like(ids)
+    ids[:, 0], ids[:, 39], ids[:, 40:], mask[:, 40:] = 1, 2, 0, 0  # [CLS] ... [SEP] then padding
+    out = drop_tokens(ids, mask, 0.2, 4, [0, 1, 2], generator=torch.Generator().manual_seed(0))
+    changed = out != ids
+    assert (out[changed] == 4).all()
+    assert not changed[:, [0, 39]].any() and not changed[:, 40:].any()
+    assert abs(changed.float().sum().item() / (64 * 38) - 0.2) < 0.03
+
+
+def test_training_that_stops_before_any_validation_still_exports(tiny_data, tmp_path):
+    metrics = train.main(_args(tiny_data, tmp_path / "short", "--max-steps", "2", "--pooling", "cls"))
+    assert metrics["n"] == 60 and os.path.exists(tmp_path / "short" / "model.safetensors")
+    assert load_classifier(str(tmp_path / "short")).meta["best_ckpt"] == ""  # no validation ran: the last weights
 
 
 def test_ema_is_bias_corrected():
