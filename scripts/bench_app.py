@@ -8,7 +8,8 @@ Starts `python app.py` in a subprocess and reports:
     steps; the same pair is also timed over the plain REST API (POST + result stream, httpx),
     which shows the server's own cost;
   * payload: the bytes each endpoint sends back (the REST API's result line) at the maximum input
-    length, for /explain and the page's own handlers /explore and /layer (target <= 1 MB).
+    length, for /explain, the page's own handlers, and the lab tabs at their largest settings
+    (padding lab at its most pads, a 2,000-row dataset upload) (target <= 1 MB).
 Prints a table, then one JSON line.
 """
 import argparse
@@ -23,7 +24,10 @@ import httpx
 from gradio_client import Client
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from electra_demo.attribution import MAX_PAD  # noqa: E402
+from electra_demo.dataset_view import MAX_ROWS  # noqa: E402
 from electra_demo.launch import free_port, start_app, stop_app  # noqa: E402
+from electra_demo.padding_lab import MAX_PADS  # noqa: E402
 
 WORDS = ("the film was a really good story with fine acting and a lovely plot but the ending felt dull and "
          "the music was boring though the cast did a superb job overall").split()
@@ -72,6 +76,14 @@ def payload_bytes(http: httpx.Client, url: str, api_name: str, data: list) -> in
     return max(len(ln.encode()) - len("data: ") for ln in lines)
 
 
+def uploaded_dataset(http: httpx.Client, url: str, rows: int) -> dict:
+    """A labelled TSV of `rows` sentences built from WORDS, uploaded; returns the FileData the REST API takes."""
+    lines = ["sentence\tlabel"] + [" ".join(WORDS[(i + j) % len(WORDS)] for j in range(12)) + f"\t{i % 2}" for i in range(rows)]
+    files = {"files": ("bench.tsv", ("\n".join(lines) + "\n").encode(), "text/tab-separated-values")}
+    path = http.post(f"{url}gradio_api/upload", files=files, timeout=60).json()[0]
+    return {"path": path, "meta": {"_type": "gradio.FileData"}}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=None, help="checkpoint for app.py (default: the shipped model)")
@@ -101,6 +113,10 @@ def main(argv=None):
             "/explore": payload_bytes(http, url, "explore", [long_text, L]),
             "/pooling": payload_bytes(http, url, "pooling", [long_text]),
             "/shapes": payload_bytes(http, url, "shapes", [long_text]),
+            "/padding_lab": payload_bytes(http, url, "padding_lab", [long_text, MAX_PADS, "", "right"]),
+            "/attribution": payload_bytes(http, url, "attribution", [long_text, "attention", "weight", MAX_PAD, "right"]),
+            "/layer_grid": payload_bytes(http, url, "layer_grid", [long_text, L]),
+            "/dataset": payload_bytes(http, url, "dataset", [uploaded_dataset(http, url, MAX_ROWS), None, "sentence", "label", "cls"]),
         }
     finally:
         stop_app(proc)
@@ -115,8 +131,8 @@ def main(argv=None):
         ("/explain median (REST, httpx)", f"{ms['rest_explain']:.1f} ms", "", None),
         ("/echo median (REST, httpx)", f"{ms['rest_echo']:.1f} ms", "", None),
         ("ratio /explain : /echo (REST)", f"{rest_ratio:.2f}", "", None),
-    ] + [(f"payload {k}, {len(long_info['tokens'])} tokens (max)", f"{v / 1000:.1f} kB", "<= 1 MB", v <= MB)
-         for k, v in payloads.items()]
+    ] + [(f"payload {k}, " + (f"{MAX_ROWS} rows" if k == "/dataset" else f"{len(long_info['tokens'])} tokens (max)"),
+          f"{v / 1000:.1f} kB", "<= 1 MB", v <= MB) for k, v in payloads.items()]
     print(f"checkpoint: {args.checkpoint or 'shipped default'}; {args.repeats} calls per endpoint; python {sys.version.split()[0]}")
     print(f"{'measure':<46} {'value':>12} {'target':>8}  ok")
     for name, value, target, ok in rows:
