@@ -1,4 +1,6 @@
-"""Start `python app.py` in a subprocess and wait until it serves: shared by the server tests and scripts/bench_app.py."""
+"""Start `python app.py` in a subprocess and wait until it serves, and open it in Debian's chromium: shared by the
+server and browser tests, scripts/bench_app.py and scripts/screenshots.py."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -62,3 +64,19 @@ def stop_app(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1280, timeout_s: float = 30.0):
+    """A Playwright page in Debian's chromium, opened at `url` (Playwright is a test/script dependency: imported here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.set_default_timeout(timeout_s * 1000)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()

@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
+from electra_demo.launch import CHROMIUM, browser_page, free_port, start_app, stop_app  # noqa: E402
 
 MAX_HEIGHT = 6000  # px: the tallest viewport used for a shot
 DEFAULT_TEXT = "a gripping , beautifully acted film with a dull ending"
@@ -188,8 +188,6 @@ CLEAN_CUTS = """(root) => {
 
 
 def run(args) -> list[str]:
-    from playwright.sync_api import sync_playwright
-
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} missing: apt-get install -y chromium")
     os.makedirs(args.out, exist_ok=True)
@@ -197,28 +195,20 @@ def run(args) -> list[str]:
     log = os.path.join(work, "app.log")
     proc, url, startup = start_app(args.checkpoint, free_port(), log)
     print(f"app serving {url} after {startup:.1f} s", flush=True)
-    page = None
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with browser_page(url, args.width, args.timeout) as page:
             try:
-                page = browser.new_page(viewport={"width": args.width, "height": 900})
-                page.set_default_timeout(args.timeout * 1000)
-                page.goto(url)
                 s = Shooter(page, args.out, args.max_kb, args.timeout)
                 shoot_all(s, page, args)
                 shutil.rmtree(work, ignore_errors=True)  # kept only on error
                 return s.written
             except BaseException:
-                if page is not None:
-                    try:
-                        page.screenshot(path=os.path.join(work, "error.png"), full_page=True)
-                        print(f"page at the error: {os.path.join(work, 'error.png')}", file=sys.stderr)
-                    except Exception:  # noqa: BLE001 - best effort only
-                        pass
+                try:
+                    page.screenshot(path=os.path.join(work, "error.png"), full_page=True)
+                    print(f"page at the error: {os.path.join(work, 'error.png')}", file=sys.stderr)
+                except Exception:  # noqa: BLE001 - best effort only
+                    pass
                 raise
-            finally:
-                browser.close()
     except BaseException:
         print(f"app log: {log}\n{open(log).read()[-3000:]}", file=sys.stderr)
         raise

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+from electra_demo.launch import browser_page, free_port, start_app, stop_app
 from tests.conftest import browser_marks
 
 
@@ -16,16 +16,11 @@ pytestmark = browser_marks()
 
 @pytest.fixture(scope="module")
 def page(tiny_checkpoint, tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     proc, url, _ = start_app(tiny_checkpoint, free_port(), str(tmp_path_factory.mktemp("server") / "app.log"))
     try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            pg.set_default_timeout(30_000)
-            pg.goto(url)
+        with browser_page(url) as pg:
             yield pg
-            browser.close()
     finally:
         stop_app(proc)
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from electra_demo.launch import CHROMIUM, CHROMIUM_ARGS, free_port, serve, stop_app
+from electra_demo.launch import browser_page, free_port, serve, stop_app
 from tests.conftest import browser_marks, make_rows, write_tsv
 
 
@@ -13,20 +13,15 @@ pytestmark = browser_marks()
 
 @pytest.fixture(scope="module")
 def page(tiny_checkpoint, tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     d = tmp_path_factory.mktemp("labbrowser")
     data = write_tsv(d / "small.tsv", make_rows(40, 5))
     port = free_port()
     proc, url, _ = serve([sys.executable, "-m", "electra_demo.ui_lab", "--checkpoint", tiny_checkpoint, "--port", str(port),
                           "--data", data], port, str(d / "app.log"))
     try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            pg.set_default_timeout(30_000)
-            pg.goto(url)
+        with browser_page(url) as pg:
             yield pg
-            browser.close()
     finally:
         stop_app(proc)
 
