@@ -125,6 +125,8 @@ def main(argv=None):
     backbone, tok = build_backbone(args, train_texts)
     model = ElectraClassifier(backbone, poolings, labels, args.default_pooling)
     drop_id = tok.mask_token_id if tok.mask_token_id is not None else tok.unk_token_id
+    if args.token_dropout and drop_id is None:
+        raise ValueError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
     system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, args.max_length, tokenizer_files(tok),
                               args.token_dropout, drop_id, list(tok.all_special_ids))
     dm = TextDataModule(tok, args.train, args.val, labels, args.text_column, args.label_column, args.batch_size,
