@@ -1,156 +1,257 @@
-"""The self-describing checkpoint folder, and one loader for every kind of checkpoint we accept.
+"""Saving a classifier folder atomically, and one loader for every kind of checkpoint we accept.
 
-Folder layout (loads in plain transformers as ElectraForSequenceClassification):
-  config.json            ElectraConfig with id2label, architectures
-  model.safetensors      electra.* backbone + classifier.* (= our `cls` head, ElectraClassificationHead)
-  heads.safetensors      every head and learned pooler: heads.<pooling>.*, poolers.<pooling>.*
+Our folder is what `ElectraPoolingClassifier.save_pretrained` and the tokenizer's `save_pretrained` write:
+  config.json            ElectraConfig + poolings, main_pooling, max_input_length, training_info, labels
+  model.safetensors      electra.*, classifier.* (the `cls` head), heads.<pooling>.*, poolers.<pooling>.*
   tokenizer.json, tokenizer_config.json
-  electra_demo.json      poolings, default pooling, labels, max_length, metadata (data, metrics, command)
+  manifest.json          sha256 of every other file, written last: a folder whose pieces do not belong
+                         together (an interrupted copy, a half-replaced export) is refused on load.
+Plain transformers loads the same folder as ElectraForSequenceClassification (the `cls` head).
+Nothing is unpickled beyond tensors (`weights_only=True`), nothing runs remote code.
 """
+import contextlib
+import hashlib
 import json
 import os
 import pickle
 import re
+import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassification
+from transformers.utils import logging as hf_logging
 
-from .model import ElectraClassifier
+from .errors import CheckpointError
+from .model import ElectraPoolingClassifier, build_classifier
+
+hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars would break one-line CLI errors
 
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints", "electra-sst2")
-META_FILE = "electra_demo.json"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, corrupt, unsafe or of the wrong kind; the message says what to do."""
+MANIFEST = "manifest.json"
+# A config asking for more than this is refused before anything is allocated (the shipped model: 4 x 256, 16k).
+LIMITS = {"num_hidden_layers": 48, "hidden_size": 4096, "intermediate_size": 16384, "vocab_size": 500_000,
+          "embedding_size": 4096, "num_attention_heads": 64, "max_position_embeddings": 8192, "num_labels": 1000}
 
 
 @dataclass
-class Classifier:
-    """A loaded, ready-to-run classifier: model (eval mode), tokenizer and what describes them."""
+class LoadedModel:
+    """A loaded, ready-to-run classifier bundle: the model (eval mode), its tokenizer, and where it came from."""
 
-    model: ElectraClassifier
+    model: ElectraPoolingClassifier
     tokenizer: object
-    max_length: int = 128
     source: str = ""
-    meta: dict = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:
         return self.model.labels
 
     @property
-    def default_pooling(self) -> str:
-        return self.model.default_pooling
+    def main_pooling(self) -> str:
+        return self.model.main_pooling
+
+    @property
+    def max_length(self) -> int:
+        return int(getattr(self.model.config, "max_input_length", 128))
+
+    @property
+    def info(self) -> dict:
+        """How it was made (training_info in config.json): data, metrics, command; {} for other checkpoints."""
+        return dict(getattr(self.model.config, "training_info", None) or {})
 
 
-def save_folder(model: ElectraClassifier, tokenizer, folder: str, max_length: int = 128, meta: dict | None = None):
-    os.makedirs(folder, exist_ok=True)
-    cfg = model.config
-    sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    hf = {"electra." + k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
-    if model.default_pooling == "cls":
-        hf.update({"classifier." + k[len("heads.cls."):]: v for k, v in sd.items() if k.startswith("heads.cls.")})
-        cfg.architectures = ["ElectraForSequenceClassification"]
-    else:  # plain transformers gets the backbone only; our heads.safetensors has the rest
-        cfg.architectures = ["ElectraModel"]
-    cfg.save_pretrained(folder)
-    save_file(hf, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
-    extra = {k: v for k, v in sd.items() if k.startswith(("heads.", "poolers."))}
-    save_file(extra, os.path.join(folder, "heads.safetensors"), metadata={"format": "pt"})
-    tokenizer.save_pretrained(folder)
-    info = {"poolings": model.poolings, "default_pooling": model.default_pooling, "labels": model.labels,
-            "max_length": max_length, "meta": meta or {}}
-    with open(os.path.join(folder, META_FILE), "w") as f:
-        json.dump(info, f, indent=2)
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
-def _load_ours(folder: str) -> Classifier:
-    info = json.load(open(os.path.join(folder, META_FILE)))
-    config = ElectraConfig.from_pretrained(folder)
-    model = ElectraClassifier(ElectraModel(config), info["poolings"], info["labels"], info["default_pooling"])
-    sd = {"backbone." + k[len("electra."):]: v for k, v in _safe_load(folder, "model.safetensors").items() if k.startswith("electra.")}
-    sd.update(_safe_load(folder, "heads.safetensors"))
-    _load_weights(model, sd, folder)
-    tok = AutoTokenizer.from_pretrained(folder)
-    return Classifier(model.eval(), tok, info.get("max_length", 128), folder, info.get("meta", {}))
+@contextlib.contextmanager
+def new_folder(folder: str, overwrite: bool = False):
+    """Yield a temporary folder beside `folder`; on success it replaces `folder` by rename, so `folder` is always
+    the old content or the whole new one, never a mix (on failure the temporary folder is removed).
+
+    An existing non-empty `folder` is refused unless overwrite=True.
+    """
+    folder = os.path.abspath(folder)
+    if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)) and not overwrite:
+        raise CheckpointError(f"{folder} already exists and is not empty; refusing to replace it",
+                              cli="pass --overwrite to replace it, or choose another --output")
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.new-", dir=parent)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a checkpoint is shared like any folder
+        for name in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
+        old = None
+        if os.path.exists(folder):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.old-", dir=parent)
+            os.rename(folder, os.path.join(old, "previous"))
+        os.rename(tmp, folder)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load_weights(model, state_dict, source):
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
-    if missing or unexpected:
-        raise CheckpointError(f"{source}: weights do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]}); "
-                              f"re-export the checkpoint")
+def write_manifest(folder: str):
+    """manifest.json: the sha256 of every file in `folder`, written (and synced) last."""
+    manifest = {name: _sha256(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if name != MANIFEST}
+    with open(os.path.join(folder, MANIFEST), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
 
 
-def _safe_load(folder, name):
-    path = os.path.join(folder, name)
+def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, overwrite: bool = False) -> str:
+    """Export model + tokenizer + manifest to `folder`, atomically (see new_folder)."""
+    with new_folder(folder, overwrite) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_manifest(tmp)
+    return folder
+
+
+def verify_folder(folder: str):
+    """CheckpointError unless every file listed in manifest.json is there with its recorded hash."""
+    path = os.path.join(folder, MANIFEST)
     if not os.path.exists(path):
-        raise CheckpointError(f"{folder} has no {name}; the checkpoint folder is incomplete, re-export it")
+        raise CheckpointError(f"{folder} has no {MANIFEST}: the export did not finish, or the folder was assembled by hand",
+                              cli="re-export it with electra-demo train")
     try:
-        return load_file(path)
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is corrupt ({e}); re-export or re-download the checkpoint") from None
+        manifest = json.load(open(path))
+    except ValueError as e:
+        raise CheckpointError(f"{path} is not valid JSON; the checkpoint folder is damaged") from e
+    for name, digest in manifest.items():
+        file = os.path.join(folder, os.path.basename(name))
+        if not os.path.exists(file):
+            raise CheckpointError(f"{folder} is incomplete: {name} is missing")
+        if _sha256(file) != digest:
+            raise CheckpointError(f"{folder}: {name} does not belong with the rest of the folder (its content changed "
+                                  "after export; a mix of two checkpoints?); refusing to load it")
 
 
-def _load_hf(source: str) -> Classifier:
-    """A Hugging Face ElectraForSequenceClassification folder or hub id: its head becomes the `cls` head."""
+def check_config(config: ElectraConfig, source: str):
+    """Refuse absurd sizes before anything is allocated."""
+    for key, limit in LIMITS.items():
+        value = getattr(config, key, None)
+        if value is not None and (not isinstance(value, int) or not 0 < value <= limit):
+            raise CheckpointError(f"{source}: config {key} = {value!r} is outside the supported range 1..{limit}")
+    if config.hidden_size % config.num_attention_heads:
+        raise CheckpointError(f"{source}: hidden_size {config.hidden_size} is not a multiple of num_attention_heads "
+                              f"{config.num_attention_heads}")
+
+
+def check_weights(model, source: str):
+    for name, p in model.state_dict().items():
+        if p.is_floating_point() and not torch.isfinite(p).all():
+            raise CheckpointError(f"{source}: weight {name} contains NaN or infinite values")
+
+
+def _config(source: str) -> ElectraConfig:
     try:
-        config = ElectraConfig.from_pretrained(source)
+        config = ElectraConfig.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"cannot load {source!r} as a Hugging Face ELECTRA checkpoint ({str(e).splitlines()[0]}); "
-                              f"give our checkpoint folder, a HF folder with config.json, or a Lightning .ckpt") from None
+        raise CheckpointError(f"cannot load {source!r} as a Hugging Face ELECTRA checkpoint ({str(e).splitlines()[0]})",
+                              cli="give our checkpoint folder, a Hugging Face folder with config.json, or a Lightning .ckpt") from e
     if config.model_type != "electra":
-        raise CheckpointError(f"{source!r} is a {config.model_type!r} model, not ELECTRA; give an ELECTRA classifier")
+        raise CheckpointError(f"{source!r} is a {config.model_type!r} model, not ELECTRA")
+    check_config(config, source)
+    return config
+
+
+def _tokenizer(source: str):
+    try:
+        return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{source}: no usable tokenizer (tokenizer.json and tokenizer_config.json expected)") from e
+
+
+def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
+    verify_folder(folder)
+    try:
+        model, info = ElectraPoolingClassifier.from_pretrained(
+            folder, config=config, use_safetensors=True, dtype=torch.float32, output_loading_info=True, trust_remote_code=False)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise CheckpointError(f"{folder}: model.safetensors does not load ({str(e).splitlines()[0][:200]})") from e
+    bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
+    if bad:
+        raise CheckpointError(f"{folder}: weights do not match its config ({bad})")
+    check_weights(model, folder)
+    return LoadedModel(model.eval(), _tokenizer(folder), folder)
+
+
+def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
+    """A Hugging Face ElectraForSequenceClassification folder or hub id: its head becomes the `cls` head."""
     if "ElectraForSequenceClassification" not in (config.architectures or []):
-        raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures}); "
-                              f"fine-tune it first: python -m electra_demo.train --backbone {source} ...")
-    hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32)
+        raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures})",
+                              cli=f"fine-tune it first: electra-demo train --backbone {source} ...")
+    try:
+        hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32,
+                                                              trust_remote_code=False)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise CheckpointError(f"{source}: weights do not load ({str(e).splitlines()[0][:200]})") from e
     labels = [config.id2label[i] for i in range(config.num_labels)]
-    model = ElectraClassifier(hf.electra, ["cls"], labels, "cls")
-    model.heads["cls"].load_state_dict(hf.classifier.state_dict())
-    return Classifier(model.eval(), AutoTokenizer.from_pretrained(source), 512, source, {"kind": "huggingface"})
+    model = build_classifier(hf.electra, ["cls"], labels, "cls", 512)
+    model.classifier.load_state_dict(hf.classifier.state_dict())
+    check_weights(model, source)
+    return LoadedModel(model.eval(), _tokenizer(source), source)
 
 
-def _load_ckpt(path: str) -> Classifier:
+def _load_ckpt(path: str) -> LoadedModel:
     """A Lightning .ckpt from our training: loaded with weights_only=True, never unpickled unsafely."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         if not found:
-            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or another format)") from None
-        raise CheckpointError(f"{path} needs arbitrary unpickling ({found.group(1)}) to load; refused for safety. "
-                              f"Export it to a safetensors folder where it was made, or retrain with electra_demo.train") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0][:120]})") from None
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or another format)") from e
+        raise CheckpointError(f"{path} is UNSAFE: loading it would run or import {found.group(1)} (arbitrary code in a "
+                              "pickle); refused", cli="export it to a safetensors folder where it was made") from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0][:120]})") from e
     info = ckpt.get("electra_demo") if isinstance(ckpt, dict) else None
-    if not info:
-        raise CheckpointError(f"{path} was not written by electra_demo.train (no 'electra_demo' entry); use our training command")
+    if not isinstance(info, dict) or "config" not in info:
+        raise CheckpointError(f"{path} was not written by electra_demo's training (no 'electra_demo' entry)")
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in info["tokenizer_files"].items():
             with open(os.path.join(tmp, os.path.basename(name)), "w", encoding="utf-8") as f:
                 f.write(text)
-        tok = AutoTokenizer.from_pretrained(tmp)
-    model = ElectraClassifier(ElectraModel(ElectraConfig.from_dict(info["config"])), info["poolings"], info["labels"], info["default_pooling"])
+        tok = _tokenizer(tmp)
+    config = ElectraConfig.from_dict(info["config"])
+    check_config(config, path)
+    model = ElectraPoolingClassifier(config)
     sd = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    _load_weights(model, sd, path)
-    return Classifier(model.eval(), tok, info.get("max_length", 128), path, {"kind": "lightning"})
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not match its config ({str(e).splitlines()[0][:200]})") from e
+    check_weights(model, path)
+    return LoadedModel(model.eval(), tok, path)
 
 
-def load_classifier(source: str | None = None) -> Classifier:
+def load_classifier(source: str | None = None) -> LoadedModel:
     """Our folder, a HF ELECTRA classifier folder or hub id, or a Lightning .ckpt. Default: the shipped model."""
     source = source or DEFAULT_CHECKPOINT
     if "://" in source:
         raise CheckpointError(f"{source!r} is a URL; download it yourself and pass a local path or a hub id")
     if os.path.isfile(source):
         return _load_ckpt(source)
-    if os.path.isdir(source) and os.path.exists(os.path.join(source, META_FILE)):
-        return _load_ours(source)
-    if os.path.isdir(source) or (not os.path.exists(source) and source.count("/") == 1 and not source.startswith((".", "/"))):
-        return _load_hf(source)
-    raise CheckpointError(f"checkpoint {source!r} not found; pass a checkpoint folder, a .ckpt file or a hub id like owner/name")
+    is_hub_id = not os.path.exists(source) and source.count("/") == 1 and not source.startswith((".", "/"))
+    if not os.path.isdir(source) and not is_hub_id:
+        raise CheckpointError(f"checkpoint {source!r} not found",
+                              cli="pass a checkpoint folder, a .ckpt file or a hub id like owner/name")
+    if os.path.isdir(source) and not os.path.exists(os.path.join(source, "config.json")):
+        raise CheckpointError(f"{source} has no config.json: not a checkpoint folder")
+    config = _config(source)
+    if getattr(config, "poolings", None):
+        return _load_ours(source, config)
+    return _load_hf(source, config)

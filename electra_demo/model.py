@@ -1,17 +1,22 @@
-"""The plain nn.Module classifier: an ElectraModel backbone + one classification head per pooling.
+"""The classifier nn.Module: an ElectraModel backbone + one classification head per pooling.
+
+`ElectraPoolingClassifier` is a transformers `PreTrainedModel`, so `save_pretrained`, `from_pretrained` and
+`push_to_hub` carry everything in one folder: config.json (an ElectraConfig plus `poolings`,
+`main_pooling`, `max_input_length` and `training_info`) and model.safetensors. The weights keep
+ElectraForSequenceClassification's names for the backbone (`electra.*`) and the `cls` head
+(`classifier.*`), so plain transformers loads the same folder as ElectraForSequenceClassification and
+gets exactly our `cls` head (it reports the other heads' weights, `heads.*` and `poolers.*`, as unused).
 
 Every head is transformers' own `ElectraClassificationHead` (dropout, dense, GELU, dropout, out_proj).
-It slices `[:, 0, :]` itself, so `head(vec[:, None, :])` applies it to any pooled vector; with
-`cls` pooling this is exactly `ElectraForSequenceClassification`.
+It slices `[:, 0, :]` itself, so `head(vec[:, None, :])` applies it to any pooled vector.
 """
-import copy
-
 import torch
 from torch import nn
 from transformers import ElectraConfig, ElectraModel
-from transformers.models.electra.modeling_electra import ElectraClassificationHead
+from transformers.models.electra.modeling_electra import ElectraClassificationHead, ElectraPreTrainedModel
 
-from .pooling import LEARNED_POOLERS, POOLERS, check_pooling
+from . import pooling
+from .errors import InputError
 
 # Size presets for training from scratch. "small" has ELECTRA-small's shape.
 PRESETS = {
@@ -23,8 +28,26 @@ PRESETS = {
 
 def preset_config(preset: str, vocab_size: int, max_position_embeddings: int = 512, **overrides) -> ElectraConfig:
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+        raise InputError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     return ElectraConfig(vocab_size=vocab_size, max_position_embeddings=max_position_embeddings, **{**PRESETS[preset], **overrides})
+
+
+def classifier_config(config: ElectraConfig, poolings: list[str], labels: list[str], main_pooling: str | None = None,
+                      max_input_length: int = 128, training_info: dict | None = None) -> ElectraConfig:
+    """`config` (a backbone's ElectraConfig) described as a classifier: heads, labels, main head, input length."""
+    poolings = [pooling.get(p).name for p in poolings]
+    if not poolings or any(p not in pooling.TRAINABLE for p in poolings):
+        raise InputError(f"heads need trainable poolings ({', '.join(pooling.TRAINABLE)}); got {poolings}")
+    main = main_pooling or ("cls" if "cls" in poolings else poolings[0])
+    if main not in poolings:
+        raise InputError(f"main pooling {main!r} has no head; trained heads: {', '.join(poolings)}")
+    config.poolings, config.main_pooling = list(poolings), main
+    config.max_input_length, config.training_info = int(max_input_length), dict(training_info or {})
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {name: i for i, name in enumerate(labels)}
+    config.architectures = ["ElectraForSequenceClassification"] if "cls" in poolings else ["ElectraModel"]
+    return config
 
 
 def position_ids_from_mask(attention_mask):
@@ -32,32 +55,47 @@ def position_ids_from_mask(attention_mask):
     return (attention_mask.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
 
 
-class ElectraClassifier(nn.Module):
-    def __init__(self, backbone: ElectraModel, poolings: list[str], labels: list[str], default_pooling: str | None = None):
-        super().__init__()
-        self.backbone = backbone
-        self.poolings = [check_pooling(p) for p in poolings]
-        self.labels = list(labels)
-        self.default_pooling = default_pooling or ("cls" if "cls" in self.poolings else self.poolings[0])
-        if self.default_pooling not in self.poolings:
-            raise ValueError(f"default pooling {self.default_pooling!r} has no head; trained heads: {', '.join(self.poolings)}")
-        cfg = backbone.config
-        cfg.num_labels = len(self.labels)
-        cfg.id2label = dict(enumerate(self.labels))
-        cfg.label2id = {name: i for i, name in enumerate(self.labels)}
-        head_cfg = copy.deepcopy(cfg)
-        H = cfg.hidden_size
-        self.poolers = nn.ModuleDict({p: LEARNED_POOLERS[p](H) for p in self.poolings if p in LEARNED_POOLERS})
-        self.heads = nn.ModuleDict({p: ElectraClassificationHead(head_cfg) for p in self.poolings})
-        for module in list(self.poolers.values()) + list(self.heads.values()):
-            module.apply(backbone._init_weights)
+class ElectraPoolingClassifier(ElectraPreTrainedModel):
+    """ElectraModel + one ElectraClassificationHead per pooling, on one shared backbone.
+
+    input_ids, attention_mask (B, T) -> electra -> last_hidden_state h (B, T, H)
+      -> for each pooling p in config.poolings: vec_p = pool(p, h, mask) (B, H) -> head_p(vec_p[:, None]) (B, C)
+    B batch, T tokens, H hidden size, C classes. config.main_pooling names the head whose prediction is shown.
+    """
+
+    def __init__(self, config: ElectraConfig):
+        super().__init__(config)
+        self.electra = ElectraModel(config)
+        H = config.hidden_size
+        self.poolers = nn.ModuleDict({p: pooling.LEARNED_POOLERS[p](H) for p in config.poolings if p in pooling.LEARNED_POOLERS})
+        if "cls" in config.poolings:
+            self.classifier = ElectraClassificationHead(config)  # the `cls` head, named as in ElectraForSequenceClassification
+        self.heads = nn.ModuleDict({p: ElectraClassificationHead(config) for p in config.poolings if p != "cls"})
+        self.post_init()
 
     @property
-    def config(self) -> ElectraConfig:
-        return self.backbone.config
+    def poolings(self) -> list[str]:
+        return list(self.config.poolings)
+
+    @property
+    def main_pooling(self) -> str:
+        return self.config.main_pooling
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.config.id2label[i] for i in range(self.config.num_labels)]
+
+    def head(self, name: str) -> ElectraClassificationHead:
+        if name not in self.config.poolings:
+            raise InputError(f"no head trained for pooling {name!r}; trained heads: {', '.join(self.poolings)}")
+        return self.classifier if name == "cls" else self.heads[name]
+
+    def available_poolings(self) -> list[str]:
+        """Every masked pooling this model can compute: the parameter-free ones and its trained learned ones."""
+        return list(pooling.POOLERS) + [p for p in pooling.LEARNED_POOLERS if p in self.poolers]
 
     def encode(self, input_ids, attention_mask, output_hidden_states: bool = False):
-        return self.backbone(
+        return self.electra(
             input_ids=input_ids,
             attention_mask=attention_mask,
             position_ids=position_ids_from_mask(attention_mask),
@@ -65,19 +103,22 @@ class ElectraClassifier(nn.Module):
         )  # last_hidden_state (B, T, H); hidden_states: L+1 x (B, T, H)
 
     def pool(self, name: str, hidden, attention_mask):
-        if name in self.poolers:
-            return self.poolers[name](hidden, attention_mask)  # (B, H)
-        if name in POOLERS:
-            return POOLERS[name](hidden, attention_mask)  # (B, H)
-        raise ValueError(f"pooling {name!r} is not available in this model; available: {', '.join(self.available_poolings())}")
-
-    def available_poolings(self) -> list[str]:
-        return list(POOLERS) + list(self.poolers)
+        return pooling.pool(name, hidden, attention_mask, self.poolers)  # (B, H)
 
     def classify(self, name: str, vec):
-        return self.heads[name](vec[:, None, :])  # (B, H) -> (B, C)
+        return self.head(name)(vec[:, None, :])  # (B, H) -> (B, C)
 
     def forward(self, input_ids, attention_mask) -> dict[str, torch.Tensor]:
         """Logits of every trained head: {pooling: (B, C)}."""
         h = self.encode(input_ids, attention_mask).last_hidden_state  # (B, T, H)
         return {p: self.classify(p, self.pool(p, h, attention_mask)) for p in self.poolings}
+
+
+def build_classifier(backbone: ElectraModel | ElectraConfig, poolings: list[str], labels: list[str],
+                     main_pooling: str | None = None, max_input_length: int = 128) -> ElectraPoolingClassifier:
+    """A new classifier on `backbone` (a pretrained ElectraModel, kept) or on a fresh one from an ElectraConfig."""
+    config = backbone.config if isinstance(backbone, ElectraModel) else backbone
+    model = ElectraPoolingClassifier(classifier_config(config, poolings, labels, main_pooling, max_input_length))
+    if isinstance(backbone, ElectraModel):
+        model.electra = backbone
+    return model

@@ -1,17 +1,25 @@
 """Pooling: turn per-token hidden states (B, T, H) into one sentence vector (B, H).
 
-ElectraModel has no `pooler_output`; these are the ways to get a sentence vector instead.
+ElectraModel has no `pooler_output`; these are the ways to get a sentence vector instead. Each pooling
+is ONE record in `REGISTRY`: its function or module, its kind, the code lines the explorer shows, its
+description and how attribution reads its token weights. Everything else (the model, the explorer's
+views, the Code tab, the LightningModule snippet) reads these records.
 
-* POOLERS: parameter-free, pure, mask-aware functions `(hidden, attention_mask) -> (B, H)`.
-  Same numbers as sentence-transformers' Pooling modes on right-padded input, but they never
-  write into their inputs and give the same result for right or left padding.
-* LEARNED_POOLERS: small nn.Modules with weights, trained together with their heads.
-* NAIVE_POOLERS: the unmasked mean / max often written by hand. Teaching baselines only:
-  padding changes their result. Never used for training.
+* parameter-free: pure, mask-aware functions `(hidden, attention_mask) -> (B, H)`. Same numbers as
+  sentence-transformers' Pooling modes on right-padded input, but they never write into their inputs
+  and give the same result for right or left padding.
+* learned: small nn.Modules with weights, trained together with their heads.
+* naive: the unmasked mean / max / h[:, 0] often written by hand. Teaching baselines only: padding
+  changes their result. Never trained.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .errors import InputError
 
 
 def _mask(hidden, attention_mask):
@@ -60,14 +68,8 @@ def last_token_pool(hidden, attention_mask):
     return _gather(hidden, last_token_index(attention_mask))  # (B, H)
 
 
-POOLERS = {
-    "cls": cls_pool,
-    "mean": mean_pool,
-    "max": max_pool,
-    "mean_sqrt_len": mean_sqrt_len_pool,
-    "weighted_mean": weighted_mean_pool,
-    "last_token": last_token_pool,
-}
+def naive_cls_pool(hidden, attention_mask=None):
+    return hidden[:, 0]  # (B, H) WRONG with left padding: position 0 is a [PAD]
 
 
 def naive_mean_pool(hidden, attention_mask=None):
@@ -76,9 +78,6 @@ def naive_mean_pool(hidden, attention_mask=None):
 
 def naive_max_pool(hidden, attention_mask=None):
     return hidden.max(dim=1).values  # (B, H) WRONG on padded batches: a [PAD] position can win
-
-
-NAIVE_POOLERS = {"naive_mean": naive_mean_pool, "naive_max": naive_max_pool}
 
 
 class AttentionPooling(nn.Module):
@@ -115,69 +114,133 @@ class ProjectedMaxPooling(nn.Module):
         super().__init__()
         self.proj = nn.Linear(hidden_size, hidden_size)
 
+    def features(self, hidden):
+        return F.gelu(self.proj(hidden))  # (B, T, H): what the max runs over
+
     def forward(self, hidden, attention_mask):
-        return max_pool(F.gelu(self.proj(hidden)), attention_mask)  # (B, H)
+        return max_pool(self.features(hidden), attention_mask)  # (B, H)
 
 
-LEARNED_POOLERS = {"attention": AttentionPooling, "bert_pooler": BertPooler, "proj_max": ProjectedMaxPooling}
+# ---- how attribution reads each pooling: coefficients a (B, T) with vec = sum_t a_t h_t, or a max ----
 
-ALL_POOLINGS = list(POOLERS) + list(LEARNED_POOLERS)
-
-DESCRIPTIONS = {
-    "cls": "hidden state of the first token, [CLS]; the input of ElectraForSequenceClassification's head",
-    "mean": "average of the real tokens' hidden states",
-    "max": "per dimension, the largest value over the real tokens",
-    "mean_sqrt_len": "sum over real tokens divided by sqrt(number of tokens)",
-    "weighted_mean": "average weighted by position (1, 2, ..., n): later tokens count more",
-    "last_token": "hidden state of the last real token, [SEP]",
-    "attention": "learned score per token, softmax over real tokens, weighted sum (learned)",
-    "bert_pooler": "dense + tanh on [CLS]: BERT's pooler_output, which ElectraModel lacks (learned)",
-    "proj_max": "linear projection + GELU, then masked max over tokens (learned)",
-    "naive_mean": "UNMASKED mean over all positions, padding included (bug demo)",
-    "naive_max": "UNMASKED max over all positions, padding included (bug demo)",
-}
-
-# The PyTorch line that makes each vector inside a LightningModule's forward, given
-# `out = self.electra(input_ids, attention_mask=mask)`, `h = out.last_hidden_state  # (B, T, H)`.
-CODE = {
-    "cls": "vec = h[:, 0]  # (B, H); right padding. Any padding: h[torch.arange(len(h)), mask.argmax(1)]",
-    "mean": "m = mask.unsqueeze(-1).to(h.dtype)\nvec = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (B, H)",
-    "max": "vec = h.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(h.dtype).min).max(1).values  # (B, H)",
-    "mean_sqrt_len": "m = mask.unsqueeze(-1).to(h.dtype)\nvec = (h * m).sum(1) / m.sum(1).clamp(min=1e-9).sqrt()  # (B, H)",
-    "weighted_mean": "m = mask.to(h.dtype)\nw = (m.cumsum(1) * m).unsqueeze(-1)  # (B, T, 1)\n"
-    "vec = (h * w).sum(1) / w.sum(1).clamp(min=1e-9)  # (B, H)",
-    "last_token": "last = mask.shape[1] - 1 - mask.long().flip(1).argmax(1)  # (B,)\n"
-    "vec = h[torch.arange(len(h)), last]  # (B, H)",
-    "attention": "# __init__: self.score = nn.Linear(H, 1)\n"
-    "a = self.score(h).squeeze(-1).masked_fill(~mask.bool(), float('-inf')).softmax(-1)  # (B, T)\n"
-    "vec = (a.unsqueeze(-1) * h).sum(1)  # (B, H)",
-    "bert_pooler": "# __init__: self.dense = nn.Linear(H, H)\nvec = torch.tanh(self.dense(h[:, 0]))  # (B, H)",
-    "proj_max": "# __init__: self.proj = nn.Linear(H, H)\np = F.gelu(self.proj(h))  # (B, T, H)\n"
-    "vec = p.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(p.dtype).min).max(1).values  # (B, H)",
-    "naive_mean": "vec = h.mean(1)  # (B, H)  BUG: includes padding",
-    "naive_max": "vec = h.max(1).values  # (B, H)  BUG: includes padding",
-}
+def _one_hot(index_fn):
+    return lambda h, m, module: F.one_hot(index_fn(m), m.shape[1]).to(h.dtype)  # (B, T)
 
 
-def check_pooling(name: str) -> str:
-    if name not in ALL_POOLINGS:
-        raise ValueError(f"unknown pooling {name!r}; valid names: {', '.join(ALL_POOLINGS)} (or 'all')")
-    return name
+def _mean_coef(h, m, module):
+    m = m.to(h.dtype)
+    return m / m.sum(1, keepdim=True).clamp(min=1e-9)  # (B, T)
+
+
+def _sqrt_len_coef(h, m, module):
+    m = m.to(h.dtype)
+    return m / m.sum(1, keepdim=True).clamp(min=1e-9).sqrt()  # (B, T)
+
+
+def _position_coef(h, m, module):
+    m = m.to(h.dtype)
+    w = m.cumsum(1) * m
+    return w / w.sum(1, keepdim=True).clamp(min=1e-9)  # (B, T)
+
+
+def _naive_mean_coef(h, m, module):
+    return torch.full(m.shape, 1.0 / m.shape[1], dtype=h.dtype)  # (B, T): padding included
+
+
+@dataclass(frozen=True)
+class Pooling:
+    name: str
+    kind: str  # "parameter-free", "learned" or "naive"
+    description: str
+    forward_code: str  # the lines inside forward, given h = out.last_hidden_state (B, T, H) and mask (B, T)
+    init_code: str = ""  # the lines inside __init__ (learned poolings only), given H = config.hidden_size
+    fn: Callable | None = None  # (hidden, mask) -> (B, H) for parameter-free and naive poolings
+    module: type[nn.Module] | None = None  # built with (hidden_size,) for learned poolings
+    coefficients: Callable | None = None  # (h, mask, module) -> (B, T) weights a, vec = sum_t a_t h_t ...
+    max_over: Callable | None = None  # ... or (h, module) -> (B, T, H) features a max runs over
+    masked: bool = True  # False for the naive baselines (padding takes part)
+    imitates: str = ""  # naive only: the masked pooling the hand-written code meant to compute
+
+
+MASKED_MAX = "h.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(h.dtype).min).max(1).values"
+REGISTRY: dict[str, Pooling] = {p.name: p for p in [
+    Pooling("cls", "parameter-free", "hidden state of the first token, [CLS]; the input of "
+            "ElectraForSequenceClassification's head",
+            "vec = h[:, 0]  # (B, H); right padding. Any padding: h[torch.arange(len(h)), mask.argmax(1)]",
+            fn=cls_pool, coefficients=_one_hot(first_token_index)),
+    Pooling("mean", "parameter-free", "average of the real tokens' hidden states",
+            "m = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)\nvec = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (B, H)",
+            fn=mean_pool, coefficients=_mean_coef),
+    Pooling("max", "parameter-free", "per dimension, the largest value over the real tokens",
+            f"vec = {MASKED_MAX}  # (B, H)", fn=max_pool, max_over=lambda h, module: h),
+    Pooling("mean_sqrt_len", "parameter-free", "sum over real tokens divided by sqrt(number of tokens)",
+            "m = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)\nvec = (h * m).sum(1) / m.sum(1).clamp(min=1e-9).sqrt()  # (B, H)",
+            fn=mean_sqrt_len_pool, coefficients=_sqrt_len_coef),
+    Pooling("weighted_mean", "parameter-free", "average weighted by position (1, 2, ..., n): later tokens count more",
+            "m = mask.to(h.dtype)  # (B, T)\nw = (m.cumsum(1) * m).unsqueeze(-1)  # (B, T, 1)\n"
+            "vec = (h * w).sum(1) / w.sum(1).clamp(min=1e-9)  # (B, H)",
+            fn=weighted_mean_pool, coefficients=_position_coef),
+    Pooling("last_token", "parameter-free", "hidden state of the last real token, [SEP]",
+            "last = mask.shape[1] - 1 - mask.long().flip(1).argmax(1)  # (B,)\nvec = h[torch.arange(len(h)), last]  # (B, H)",
+            fn=last_token_pool, coefficients=_one_hot(last_token_index)),
+    Pooling("attention", "learned", "learned score per token, softmax over real tokens, weighted sum",
+            "a = self.score(h).squeeze(-1).masked_fill(~mask.bool(), float('-inf')).softmax(-1)  # (B, T)\n"
+            "vec = (a.unsqueeze(-1) * h).sum(1)  # (B, H)",
+            init_code="self.score = nn.Linear(H, 1)", module=AttentionPooling,
+            coefficients=lambda h, m, module: module.weights(h, m)),
+    Pooling("bert_pooler", "learned", "dense + tanh on [CLS]: BERT's pooler_output, which ElectraModel lacks",
+            "vec = torch.tanh(self.dense(h[:, 0]))  # (B, H)", init_code="self.dense = nn.Linear(H, H)",
+            module=BertPooler, coefficients=_one_hot(first_token_index)),
+    Pooling("proj_max", "learned", "linear projection + GELU, then masked max over tokens",
+            "p = F.gelu(self.proj(h))  # (B, T, H)\n"
+            "vec = p.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(p.dtype).min).max(1).values  # (B, H)",
+            init_code="self.proj = nn.Linear(H, H)", module=ProjectedMaxPooling,
+            max_over=lambda h, module: module.features(h)),
+    Pooling("naive_cls", "naive", "position 0 taken as [CLS], whatever the mask says: a [PAD] under left padding",
+            "vec = h[:, 0]  # (B, H)  BUG with left padding: position 0 is a [PAD]", fn=naive_cls_pool,
+            coefficients=lambda h, m, module: F.one_hot(torch.zeros(len(m), dtype=torch.long), m.shape[1]).to(h.dtype),
+            masked=False, imitates="cls"),
+    Pooling("naive_mean", "naive", "UNMASKED mean over all positions, padding included (bug demo)",
+            "vec = h.mean(1)  # (B, H)  BUG: includes padding", fn=naive_mean_pool, coefficients=_naive_mean_coef,
+            masked=False, imitates="mean"),
+    Pooling("naive_max", "naive", "UNMASKED max over all positions, padding included (bug demo)",
+            "vec = h.max(1).values  # (B, H)  BUG: includes padding", fn=naive_max_pool,
+            max_over=lambda h, module: h, masked=False, imitates="max"),
+]}
+
+POOLERS = {n: p.fn for n, p in REGISTRY.items() if p.kind == "parameter-free"}  # name -> pure function
+LEARNED_POOLERS = {n: p.module for n, p in REGISTRY.items() if p.kind == "learned"}  # name -> nn.Module class
+NAIVE_POOLERS = {n: p.fn for n, p in REGISTRY.items() if p.kind == "naive"}  # name -> unmasked function
+TRAINABLE = list(POOLERS) + list(LEARNED_POOLERS)  # every pooling a head can be trained on
+
+
+def get(name: str) -> Pooling:
+    """The record for `name`; InputError listing the valid names otherwise."""
+    if name not in REGISTRY:
+        raise InputError(f"unknown pooling {name!r}; valid names: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def pool(name: str, hidden, attention_mask, modules=None):
+    """THE dispatch: pooling `name` of hidden (B, T, H) under attention_mask (B, T) -> (B, H).
+
+    Learned poolings take their trained module from `modules` (a dict or nn.ModuleDict, e.g. model.poolers).
+    """
+    p = get(name)
+    if p.fn is not None:
+        return p.fn(hidden, attention_mask)  # (B, H)
+    if modules is None or name not in modules:
+        raise InputError(f"pooling {name!r} is learned and this model has no trained {name!r} pooler")
+    return modules[name](hidden, attention_mask)  # (B, H)
 
 
 def parse_poolings(spec: str) -> list[str]:
-    """'all' -> every pooling; 'cls,mean' -> ['cls', 'mean']; unknown names raise ValueError."""
+    """'all' -> every trainable pooling; 'cls,mean' -> ['cls', 'mean']; unknown or naive names raise InputError."""
     if spec.strip() == "all":
-        return list(ALL_POOLINGS)
-    names = [check_pooling(n.strip()) for n in spec.split(",") if n.strip()]
-    if not names:
-        raise ValueError(f"no pooling given; valid names: {', '.join(ALL_POOLINGS)} (or 'all')")
+        return list(TRAINABLE)
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    bad = [n for n in names if n not in TRAINABLE]
+    if bad or not names:
+        what = f"unknown or untrainable pooling {bad[0]!r}" if bad else "no pooling given"
+        raise InputError(f"{what}; trainable poolings: {', '.join(TRAINABLE)} (or 'all')")
     return list(dict.fromkeys(names))
-
-
-def get_pooler(name: str):
-    """The parameter-free pooling function for `name` (learned poolers live in the model)."""
-    fn = POOLERS.get(name) or NAIVE_POOLERS.get(name)
-    if fn is None:
-        raise ValueError(f"unknown parameter-free pooling {name!r}; valid names: {', '.join(list(POOLERS) + list(NAIVE_POOLERS))}")
-    return fn

@@ -3,7 +3,7 @@
   python scripts/accuracy_table.py --checkpoint checkpoints/electra-sst2 \
       --split dev=../shared/data/sst2/dev.tsv [--split test=../shared/data/sst2/test.tsv]
 
-Same numbers as `python -m electra_demo.predict --input FILE` (one `evaluate()` call per file); test belongs in the
+Same numbers as `python -m electra_demo predict --input FILE` (one `evaluate()` call per file); test belongs in the
 table only once the model is chosen on dev.
 """
 import argparse
@@ -13,9 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from electra_demo.checkpoint import DEFAULT_CHECKPOINT, load_classifier  # noqa: E402
-from electra_demo.cli import run_cli  # noqa: E402
 from electra_demo.data import read_labelled  # noqa: E402
-from electra_demo.predict import evaluate  # noqa: E402
+from electra_demo.errors import run_cli  # noqa: E402
+from electra_demo.training.predict import evaluate  # noqa: E402
 
 
 def table(per_split: dict[str, dict], main: str) -> str:
@@ -44,7 +44,7 @@ def main(argv=None):
             raise ValueError(f"--split {spec!r}: expected NAME=FILE, e.g. dev=../shared/data/sst2/dev.tsv")
         texts, labels, _ = read_labelled(path, "sentence", "label", clf.labels)
         results[name] = evaluate(clf.model, clf.tokenizer, texts, labels, clf.max_length)
-    print(table(results, clf.model.default_pooling))
+    print(table(results, clf.model.main_pooling))
     return results
 
 

@@ -24,10 +24,10 @@ import httpx
 from gradio_client import Client
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from electra_demo.attribution import MAX_PAD  # noqa: E402
-from electra_demo.dataset_view import MAX_ROWS  # noqa: E402
-from electra_demo.launch import free_port, start_app, stop_app  # noqa: E402
-from electra_demo.padding_lab import MAX_PADS  # noqa: E402
+from electra_demo.lab.attribution import MAX_PAD  # noqa: E402
+from electra_demo.lab.dataset import MAX_ROWS  # noqa: E402
+from electra_demo.lab.padding import MAX_PADS  # noqa: E402
+from tests.harness import free_port, start_app, stop_app  # noqa: E402
 
 WORDS = ("the film was a really good story with fine acting and a lovely plot but the ending felt dull and "
          "the music was boring though the cast did a superb job overall").split()

@@ -19,11 +19,11 @@ CHILD = r"""
 import json, sys, time
 import torch
 from electra_demo.checkpoint import load_classifier
-from electra_demo.predict import predict_probs
+from electra_demo.training.predict import predict_probs
 t0 = time.perf_counter()
 clf = load_classifier(sys.argv[1])
 t1 = time.perf_counter()
-p = predict_probs(clf.model, clf.tokenizer, ["a gripping, beautifully acted film"], clf.max_length)[clf.default_pooling]
+p = predict_probs(clf.model, clf.tokenizer, ["a gripping, beautifully acted film"], clf.max_length)[clf.main_pooling]
 t2 = time.perf_counter()
 print(json.dumps({"load_s": t1 - t0, "first_prediction_s": t2 - t1, "total_s": t2 - t0, "label": clf.labels[int(p.argmax())]}))
 """
@@ -50,7 +50,8 @@ def main():
            "load_s_median": round(statistics.median(r["load_s"] for r in runs), 3),
            "whole_process_with_imports_s_median": round(statistics.median(r["process_s"] for r in runs), 3), "repeats": args.repeats,
            "example_label": runs[-1]["label"]}
-    print(f"size: {res['size_mb']} MB (target <= 30)  load + first prediction: {res['load_plus_first_prediction_s_median']} s (target <= 3)")
+    print(f"size: {res['size_mb']} MB (target <= 30)  "
+          f"load + first prediction: {res['load_plus_first_prediction_s_median']} s (target <= 3)")
     print(json.dumps(res))
 
 

@@ -1,6 +1,6 @@
 """Screenshots of every view: python scripts/screenshots.py [--checkpoint PATH] [--out docs] [--text SENTENCE]
 
-Starts `python app.py` (electra_demo.launch.start_app; default: the shipped checkpoint), opens the
+Starts `python app.py` (tests.harness.start_app; default: the shipped checkpoint), opens the
 page in headless Debian chromium through Playwright (viewport 1280 wide), types the sentence, runs
 it, and saves one PNG per view once its results have rendered (plotly SVG drawn, tables filled):
 
@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from electra_demo.launch import CHROMIUM, browser_page, free_port, start_app, stop_app  # noqa: E402
+from tests.harness import CHROMIUM, browser_page, free_port, start_app, stop_app  # noqa: E402
 
 MAX_HEIGHT = 6000  # px: the tallest viewport used for a shot
 DEFAULT_TEXT = "a gripping , beautifully acted film with a dull ending"

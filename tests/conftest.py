@@ -5,11 +5,10 @@ import random
 
 import pytest
 import torch
-from transformers import ElectraModel
 
-from electra_demo.checkpoint import load_classifier, save_folder
-from electra_demo.model import ElectraClassifier, preset_config
-from electra_demo.pooling import ALL_POOLINGS
+from electra_demo.checkpoint import load_classifier, save_checkpoint
+from electra_demo.model import build_classifier, preset_config
+from electra_demo.pooling import TRAINABLE
 from electra_demo.tokenizer import train_wordpiece
 
 POS = "good great wonderful lovely superb fine".split()
@@ -49,10 +48,11 @@ def tiny_tokenizer():
     return train_wordpiece(texts, vocab_size=200, min_frequency=1)
 
 
-def tiny_classifier(tokenizer, poolings=ALL_POOLINGS, seed=0, **overrides):
+def tiny_classifier(tokenizer, poolings=TRAINABLE, seed=0, max_input_length=64, **overrides):
+    """A tiny random ElectraPoolingClassifier (hidden 32, 2 layers) in eval mode."""
     torch.manual_seed(seed)
     cfg = preset_config("tiny", len(tokenizer), 128, pad_token_id=tokenizer.pad_token_id, **overrides)
-    return ElectraClassifier(ElectraModel(cfg), list(poolings), ["negative", "positive"]).eval()
+    return build_classifier(cfg, list(poolings), ["negative", "positive"], max_input_length=max_input_length).eval()
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,8 @@ def tiny_model(tiny_tokenizer):
 def tiny_checkpoint(tmp_path_factory, tiny_model, tiny_tokenizer):
     """Path of an exported checkpoint folder (random tiny weights, every pooling head)."""
     folder = str(tmp_path_factory.mktemp("ckpt") / "tiny")
-    save_folder(tiny_model, tiny_tokenizer, folder, max_length=64, meta={"note": "tiny random test model"})
+    tiny_model.config.training_info = {"note": "tiny random test model"}
+    save_checkpoint(tiny_model, tiny_tokenizer, folder)
     return folder
 
 
@@ -82,9 +83,19 @@ def _offline():
 
 def browser_marks():
     """Marks for the Playwright tests: skipped without Debian chromium, except in CI (REQUIRE_BROWSER=1), where that fails."""
-    from electra_demo.launch import CHROMIUM
+    from tests.harness import CHROMIUM
 
     if not os.path.exists(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") == "1":
         raise RuntimeError(f"{CHROMIUM} missing but REQUIRE_BROWSER=1: apt-get install -y chromium")
     return [pytest.mark.browser,
             pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install -y chromium")]
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_checkpoint, tmp_path_factory):
+    """`python app.py --checkpoint <tiny> --port <free>` in a subprocess, shared by the server tests."""
+    from tests.harness import free_port, start_app, stop_app
+
+    proc, url, _ = start_app(tiny_checkpoint, free_port(), str(tmp_path_factory.mktemp("server") / "app.log"))
+    yield url
+    stop_app(proc)

@@ -7,18 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
-from electra_demo.explain import explain, to_json
-from electra_demo.launch import ROOT, app_env, free_port, start_app, stop_app
+from electra_demo.lab.explain import explain
+from electra_demo.views.explain import to_json
+from tests.harness import ROOT, app_env
+
+pytestmark = pytest.mark.slow  # a real server process
 
 SENTENCES = ["a really good film", "the plot was dull and bad", "lovely acting [SEP] poor story",
              "fine", "the movie is boring", "superb superb superb", "not great, not terrible", "a story"]
 
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoint, tmp_path_factory):
-    proc, url, _ = start_app(tiny_checkpoint, free_port(), str(tmp_path_factory.mktemp("server") / "app.log"))
-    yield url
-    stop_app(proc)
+def server(app_url):
+    return app_url
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,8 @@ def client(server):
 
 def test_endpoints_are_named(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/explore", "/layer", "/code", "/predict", "/explain", "/shapes", "/pooling", "/echo"} <= names
+    assert {"/explore", "/code", "/predict", "/explain", "/shapes", "/pooling"} <= names
+    assert not names & {"/echo", "/layer", "/dataset_method"}  # no benchmark echo, nothing that needs a browser session
 
 
 def test_prediction_matches_in_process(client, tiny_loaded):
@@ -46,19 +48,17 @@ def test_explain_json(client, tiny_loaded):
     assert j["label"] == local["label"] and j["probs"] == local["probs"]
     rows = {r["name"]: r for r in j["shapes"]}
     assert rows["pooler_output"]["shape"] == "absent" and "AttributeError" in rows["pooler_output"]["note"]
-    assert set(j["poolings"]) == set(tiny_loaded.model.available_poolings()) | {"naive_mean", "naive_max"}
+    assert set(j["poolings"]) == set(tiny_loaded.model.available_poolings()) | {"naive_cls", "naive_mean", "naive_max"}
     for p in tiny_loaded.model.poolings:
         assert j["poolings"][p]["head"] == local["poolings"][p]["head"]
     assert j["poolings"]["naive_mean"]["head"] is None and j["poolings"]["naive_mean"]["head_note"]
 
 
-def test_page_run_and_slider_use_the_cached_explanation(client):
+def test_page_run(client):
     out = client.predict("a really good film", 0, api_name="/explore")
     label, note, shapes = out[0], out[1], out[2]
     assert label["label"] in ("negative", "positive") and "tokens" in note
     assert "pooler_output" in [row[0] for row in shapes["data"]]
-    heat = client.predict(1, api_name="/layer")  # same session: no text sent, no model run
-    assert heat["type"] == "plotly" and "layer 1 of 2" in heat["plot"]
     assert "h[:, 0]" in client.predict("cls", api_name="/code")
 
 
@@ -68,7 +68,7 @@ def test_bad_inputs_get_a_clear_message_and_server_keeps_serving(client, text, m
     with pytest.raises(Exception, match=message):
         client.predict(text, api_name="/explain")
     assert time.perf_counter() - t < 5  # a megabyte is rejected before tokenizing
-    assert client.predict("still here", api_name="/echo") == "still here"
+    assert "h[:, 0]" in client.predict("cls", api_name="/code")
     assert client.predict("good", api_name="/predict")
 
 

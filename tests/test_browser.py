@@ -7,22 +7,17 @@ import shutil
 
 import pytest
 
-from electra_demo.launch import browser_page, free_port, start_app, stop_app
 from tests.conftest import browser_marks
-
+from tests.harness import browser_page
 
 pytestmark = browser_marks()
 
 
 @pytest.fixture(scope="module")
-def page(tiny_checkpoint, tmp_path_factory):
+def page(app_url):
     pytest.importorskip("playwright.sync_api")
-    proc, url, _ = start_app(tiny_checkpoint, free_port(), str(tmp_path_factory.mktemp("server") / "app.log"))
-    try:
-        with browser_page(url) as pg:
-            yield pg
-    finally:
-        stop_app(proc)
+    with browser_page(app_url) as pg:
+        yield pg
 
 
 def _plot_rendered(page, elem_id):

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from electra_demo import predict, train
+from electra_demo.training import predict, train
 from tests.conftest import write_tsv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,31 +29,35 @@ def _fails(capsys, fn, argv, pattern):
 def test_train_errors(tiny_data, tmp_path, capsys):
     run = train.cli_main
     _fails(capsys, run, _train(tiny_data, tmp_path, train_file=tmp_path / "nope.tsv"), "nope.tsv not found")
-    _fails(capsys, run, _train(tiny_data, tmp_path, "--text-column", "text"), "no column 'text' (columns: sentence, label); pass --text-column")
-    _fails(capsys, run, _train(tiny_data, tmp_path, "--pooling", "cls,avg"), "unknown pooling 'avg'; valid names: cls, mean")
+    _fails(capsys, run, _train(tiny_data, tmp_path, "--text-column", "text"),
+           "no column 'text' (columns: sentence, label); pass --text-column")
+    _fails(capsys, run, _train(tiny_data, tmp_path, "--pooling", "cls,avg"), "pooling 'avg'; trainable poolings: cls, mean")
     bad = write_tsv(tmp_path / "bad.tsv", [("fine film", 0), ("awful", 1), ("odd one", 7)])
     _fails(capsys, run, _train(tiny_data, tmp_path, "--labels", str(tiny_data / "labels.json"), train_file=bad),
-           "bad.tsv line 4: label '7' is not in the label set (negative, positive)")
+           "bad.tsv line 4: label '7' is not in the label set (negative, positive")
     (tmp_path / "empty.tsv").write_text("sentence\tlabel\n")
     _fails(capsys, run, _train(tiny_data, tmp_path, train_file=tmp_path / "empty.tsv"), "has a header but no rows")
     (tmp_path / "ragged.tsv").write_text("sentence\tlabel\na film\t1\textra\n")
     _fails(capsys, run, _train(tiny_data, tmp_path, train_file=tmp_path / "ragged.tsv"), "line 2: 3 fields, header has 2")
-    _fails(capsys, run, _train(tiny_data, tmp_path, "--default-pooling", "max", "--pooling", "cls"), "default pooling 'max' has no head")
+    _fails(capsys, run, _train(tiny_data, tmp_path, "--main-pooling", "max", "--pooling", "cls"), "main pooling 'max' has no head")
 
 
 def test_predict_errors(tiny_checkpoint, tiny_data, tmp_path, capsys):
     run = predict.cli_main
     _fails(capsys, run, ["--checkpoint", str(tmp_path / "missing"), "--input", str(tiny_data / "dev.tsv")], "not found")
     (tmp_path / "corrupt.ckpt").write_bytes(b"\x80\x02garbage")
-    _fails(capsys, run, ["--checkpoint", str(tmp_path / "corrupt.ckpt"), "--input", str(tiny_data / "dev.tsv")], "not a readable PyTorch checkpoint")
+    _fails(capsys, run, ["--checkpoint", str(tmp_path / "corrupt.ckpt"), "--input", str(tiny_data / "dev.tsv")],
+           "not a readable PyTorch checkpoint")
     _fails(capsys, run, ["--checkpoint", "http://evil.example/x.ckpt", "--input", str(tiny_data / "dev.tsv")], "is a URL")
     _fails(capsys, run, ["--checkpoint", tiny_checkpoint, "--input", str(tmp_path / "none.tsv")], "none.tsv not found")
     write_tsv(tmp_path / "odd.tsv", [("fine film", "positive"), ("meh", "neutral")])
-    _fails(capsys, run, ["--checkpoint", tiny_checkpoint, "--input", str(tmp_path / "odd.tsv")], "line 3: label 'neutral' is not in the label set")
+    _fails(capsys, run, ["--checkpoint", tiny_checkpoint, "--input", str(tmp_path / "odd.tsv")],
+           "line 3: label 'neutral' is not in the label set")
 
 
+@pytest.mark.slow
 def test_no_traceback_from_a_real_process(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "electra_demo.predict", "--checkpoint", str(tmp_path / "x"), "--input", "y.tsv"],
+    res = subprocess.run([sys.executable, "-m", "electra_demo", "predict", "--checkpoint", str(tmp_path / "x"), "--input", "y.tsv"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("error: checkpoint")

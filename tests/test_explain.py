@@ -4,22 +4,17 @@ import json
 import numpy as np
 import pytest
 import torch
-from transformers import ElectraModel
 
-from electra_demo import plots
-from electra_demo.checkpoint import Classifier
+from electra_demo.checkpoint import LoadedModel
 from electra_demo.data import tokenize
-from electra_demo.explain import MAX_CHARS, NO_HEAD, InputError, explain, to_json
-from electra_demo.model import ElectraClassifier, preset_config
+from electra_demo.errors import InputError
+from electra_demo.lab.explain import MAX_CHARS, explain
 from electra_demo.pooling import NAIVE_POOLERS
+from electra_demo.views import explain as plots
+from electra_demo.views.explain import NO_HEAD, to_json
+from tests.conftest import tiny_classifier
 
 TEXT = "the movie was really good"
-
-
-def tiny_classifier(tokenizer, poolings, **overrides):
-    torch.manual_seed(0)
-    cfg = preset_config("tiny", len(tokenizer), 128, pad_token_id=tokenizer.pad_token_id, **overrides)
-    return ElectraClassifier(ElectraModel(cfg), poolings, ["negative", "positive"]).eval()
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +71,11 @@ def test_head_predictions_match_model_forward(tiny_loaded, expl):
         pr = lg.softmax(-1)[0]
         assert expl.heads[p].label == model.labels[int(pr.argmax())]
         np.testing.assert_allclose(expl.heads[p].probs, pr.numpy(), atol=1e-5)
-    main = model.default_pooling
+    main = model.main_pooling
     np.testing.assert_allclose(expl.logits, logits[main][0].numpy(), atol=1e-5)
     np.testing.assert_allclose(expl.probs, logits[main].softmax(-1)[0].numpy(), atol=1e-5)
     assert expl.label == expl.heads[main].label and expl.probs.sum() == pytest.approx(1.0, abs=1e-5)
-    head = model.heads[main]
+    head = model.head(main)
     with torch.no_grad():
         inter = head.activation(head.dense(torch.from_numpy(expl.pooled[main])[None]))  # (1, H)
     np.testing.assert_allclose(expl.head_intermediate, inter[0].numpy(), atol=1e-5)
@@ -89,7 +84,7 @@ def test_head_predictions_match_model_forward(tiny_loaded, expl):
 
 def test_one_forward_pass(tiny_loaded):
     calls = []
-    handle = tiny_loaded.model.backbone.encoder.register_forward_hook(lambda *a: calls.append(1))
+    handle = tiny_loaded.model.electra.encoder.register_forward_hook(lambda *a: calls.append(1))
     try:
         explain(tiny_loaded, TEXT)
     finally:
@@ -98,7 +93,7 @@ def test_one_forward_pass(tiny_loaded):
 
 
 def test_pooling_without_a_head_says_so(tiny_tokenizer):
-    clf = Classifier(tiny_classifier(tiny_tokenizer, poolings=["cls", "attention"]), tiny_tokenizer, 64)
+    clf = LoadedModel(tiny_classifier(tiny_tokenizer, poolings=["cls", "attention"]), tiny_tokenizer)
     e = explain(clf, TEXT)
     assert "attention" in e.pooled and "proj_max" not in e.pooled  # learned poolers exist only when trained
     assert e.heads["mean"] is None and e.heads["cls"] is not None
@@ -106,7 +101,7 @@ def test_pooling_without_a_head_says_so(tiny_tokenizer):
 
 
 def test_embedding_projection_row(tiny_tokenizer):
-    clf = Classifier(tiny_classifier(tiny_tokenizer, ["cls"], embedding_size=16), tiny_tokenizer, 64)
+    clf = LoadedModel(tiny_classifier(tiny_tokenizer, ["cls"], embedding_size=16), tiny_tokenizer)
     rows = {r.name: r for r in explain(clf, TEXT).shapes}
     T = int(rows["input_ids"].shape.split(", ")[1].rstrip(")"))
     assert rows["embeddings"].shape == f"(1, {T}, 16)" and rows["embeddings_project"].shape == f"(1, {T}, 32)"
@@ -119,7 +114,7 @@ def test_empty_text_is_rejected(tiny_loaded, text):
 
 
 def test_oversized_text_rejected_before_tokenizing(tiny_loaded, monkeypatch):
-    monkeypatch.setattr("electra_demo.explain.tokenize", lambda *a: pytest.fail("tokenized an oversized text"))
+    monkeypatch.setattr("electra_demo.lab.explain.tokenize", lambda *a: pytest.fail("tokenized an oversized text"))
     with pytest.raises(InputError, match="too long"):
         explain(tiny_loaded, "x" * (MAX_CHARS + 1))
 

@@ -1,36 +1,15 @@
-"""The lab tabs on a real server: the explorer page (ui.build_demo) plus lab_tabs, driven with gradio_client."""
-import sys
-
+"""The lab tabs on the real explorer server (`python app.py`), driven with gradio_client."""
 import pytest
 from gradio_client import Client, handle_file
 
-from electra_demo.lab_json import padding_json
-from electra_demo.launch import free_port, serve, stop_app
-from electra_demo.padding_lab import padding_lab
+from electra_demo.lab.padding import padding_lab
+from electra_demo.views.padding import padding_json
 from tests.conftest import make_rows, write_tsv
 
+pytestmark = pytest.mark.slow  # a real server process
+
 TEXT = "the movie was really good"
-ENDPOINTS = {"/padding_lab", "/pooler_output", "/attribution", "/layer_grid", "/layer_similarity", "/dataset", "/dataset_method"}
-
-# The explorer page with the lab tabs, wired to the page's own sentence box (appended here unless ui.py already has them;
-# then the "pick a file" test needs dataset_files there too).
-LAUNCHER = """
-import sys
-import gradio as gr
-from electra_demo.checkpoint import load_classifier
-from electra_demo.ui import build_demo
-from electra_demo.ui_lab import lab_tabs
-
-checkpoint, port, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-classifier = load_classifier(checkpoint)
-demo = build_demo(classifier)
-ids = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
-if "run-padding" not in ids:  # ui.py does not wire the lab tabs (yet): append them
-    with demo:
-        with gr.Tabs():
-            lab_tabs(classifier, ids["input-text"], [data])
-demo.launch(server_name="127.0.0.1", server_port=port)
-"""
+ENDPOINTS = {"/padding_lab", "/pooler_output", "/attribution", "/layer_grid", "/layer_similarity", "/dataset"}
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +18,8 @@ def tsv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tiny_checkpoint, tsv, tmp_path_factory):
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("labserver") / "app.log"
-    proc, url, _ = serve([sys.executable, "-c", LAUNCHER, tiny_checkpoint, str(port), tsv], port, str(log_path))
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        stop_app(proc)
+def client(app_url):
+    return Client(app_url, verbose=False)
 
 
 def test_endpoints_are_named(client):
@@ -68,7 +41,7 @@ def test_padding_lab(client, tiny_loaded):
 
 def test_pooler_output(client):
     code, raw = client.predict("attention", api_name="/pooler_output")
-    assert "class ElectraClassifier(pl.LightningModule)" in code and "self.score = nn.Linear(H, 1)" in code
+    assert "class LitElectraClassifier(pl.LightningModule)" in code and "self.score = nn.Linear(H, 1)" in code
     assert raw["error"].startswith("AttributeError") and "pooler_output" in raw["error"]
     assert "pooler_output" in raw["bert"]["keys"] and "pooler_output" not in raw["electra"]["keys"]
 
@@ -96,12 +69,8 @@ def test_dataset_upload_pick_and_method(client, tsv):
     cls = raw["methods"]["cls"]
     assert sum(map(sum, cls["confusion"])) == 60 and 0 <= cls["probe_test_acc"] <= 1
     assert len(wrong["data"]) == 60 - sum(cls["confusion"][i][i] for i in range(2))
-    _, wrong_mean, raw_mean = client.predict("mean", api_name="/dataset_method")  # same session: no re-run
-    assert raw_mean["pooling"] == "mean" and raw_mean["n"] == 60
-    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/dataset"]["parameters"]
-    if "small.tsv" in str(api[1]):  # the "pick a file" choices: only where the launcher passed dataset_files
-        picked = client.predict(None, "small.tsv", "sentence", "label", "mean", api_name="/dataset")[-1]
-        assert picked["methods"] == raw["methods"]
+    picked = client.predict(None, "reviews.tsv", "sentence", "label", "mean", api_name="/dataset")[-1]  # the bundled file
+    assert picked["name"] == "reviews.tsv" and picked["pooling"] == "mean" and picked["n"] == 40
 
 
 def test_bad_inputs_get_clear_messages(client, tmp_path):
@@ -113,6 +82,6 @@ def test_bad_inputs_get_clear_messages(client, tmp_path):
     bad = write_tsv(tmp_path / "bad.tsv", [("good", 1), ("bad", 9)] * 5)
     with pytest.raises(Exception, match="label '9' is not in the label set"):
         client.predict(handle_file(bad), None, "sentence", "label", "cls", api_name="/dataset")
-    with pytest.raises(Exception, match="upload a labelled"):
+    with pytest.raises(Exception, match="no file given; upload a labelled"):
         client.predict(None, None, "sentence", "label", "cls", api_name="/dataset")
     assert client.predict("mean", api_name="/pooler_output")[0]  # still serving

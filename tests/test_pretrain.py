@@ -3,11 +3,12 @@ import json
 import os
 
 import numpy as np
+import pytest
 import torch
 
-from electra_demo import pretrain, train
 from electra_demo.model import preset_config
-from electra_demo.rtd import ElectraPretrainer, mask_tokens, rtd_labels, sample_tokens
+from electra_demo.training import pretrain, train
+from electra_demo.training.rtd import ElectraPretrainer, mask_tokens, rtd_labels, sample_tokens
 from tests.conftest import make_rows, write_tsv
 
 
@@ -53,6 +54,7 @@ def test_shared_embeddings_and_tied_generator():
     assert 0 <= stats["disc_recall"] <= 1 and stats["gen_loss"] > 0
 
 
+@pytest.mark.slow
 def test_pretrain_run_resume_and_finetune(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -64,7 +66,7 @@ def test_pretrain_run_resume_and_finetune(tmp_path):
     assert info["steps"] == 100 and info["tokens_seen"] == 100 * 8 * 32
     assert info["final_metrics"]["gen_loss"] < np.log(300) - 1  # well below a uniform guess: it learns
     assert os.path.exists(tmp_path / "runs" / "pretrain" / "last.ckpt")
-    info2 = pretrain.main(common + ["--max-steps", "110", "--lr", "3e-3", "--resume"])
+    info2 = pretrain.main(common + ["--max-steps", "110", "--lr", "3e-3", "--resume", "--overwrite"])
     assert info2["steps"] == 110  # continued from step 100
     assert json.load(open(tmp_path / "pre" / "pretrain_meta.json"))["steps"] == 110
     d = tmp_path / "cls"

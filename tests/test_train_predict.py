@@ -7,10 +7,10 @@ import sys
 import pytest
 import torch
 
-from electra_demo import predict, train
 from electra_demo.checkpoint import load_classifier
-from electra_demo.data import BucketBatchSampler
-from electra_demo.lit_module import drop_tokens
+from electra_demo.training import predict, train
+from electra_demo.training.datamodule import BucketBatchSampler
+from electra_demo.training.system import drop_tokens
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,6 +20,7 @@ def _args(d, out, *extra):
             "--output", str(out), "--log-dir", str(out) + "-runs", "--accelerator", "cpu", "--batch-size", "16", *extra]
 
 
+@pytest.mark.slow
 def test_fast_dev_run(tiny_data, tmp_path):
     metrics = train.main(_args(tiny_data, tmp_path / "fdr", "--fast-dev-run", "--pooling", "cls,mean"))
     assert set(metrics["per_head"]) == {"cls", "mean"}
@@ -33,20 +34,22 @@ def trained(tiny_data, tmp_path_factory):
     return out, metrics
 
 
+@pytest.mark.slow
 def test_fit_learns_and_exports(trained):
     out, metrics = trained
     assert metrics["n"] == 60
     assert metrics["per_head"]["cls"] > 0.75, metrics  # the tiny task is learnable: chance is 0.5
     clf = load_classifier(str(out))
-    meta = clf.meta
-    assert meta["command"].startswith("python -m electra_demo.train") and meta["val_accuracy"] == metrics["per_head"]
+    meta = clf.info
+    assert meta["command"].startswith("electra-demo train") and meta["val_accuracy"] == metrics["per_head"]
     assert meta["best_ckpt"].endswith(".ckpt") and os.path.exists(meta["best_ckpt"])
 
 
+@pytest.mark.slow
 def test_lightning_ckpt_loads_safely_with_same_logits(trained):
     out, _ = trained
     folder = load_classifier(str(out))
-    ckpt = load_classifier(folder.meta["best_ckpt"])  # weights_only=True inside
+    ckpt = load_classifier(folder.info["best_ckpt"])  # weights_only=True inside
     assert ckpt.model.poolings == folder.model.poolings
     enc = folder.tokenizer(["the good film", "a dull plot"], padding=True, return_tensors="pt")
     with torch.no_grad():
@@ -67,10 +70,11 @@ def test_drop_tokens_spares_special_and_padding():
     assert abs(changed.float().sum().item() / (64 * 38) - 0.2) < 0.03
 
 
+@pytest.mark.slow
 def test_training_that_stops_before_any_validation_still_exports(tiny_data, tmp_path):
     metrics = train.main(_args(tiny_data, tmp_path / "short", "--max-steps", "2", "--pooling", "cls"))
     assert metrics["n"] == 60 and os.path.exists(tmp_path / "short" / "model.safetensors")
-    assert load_classifier(str(tmp_path / "short")).meta["best_ckpt"] == ""  # no validation ran: the last weights
+    assert load_classifier(str(tmp_path / "short")).info["best_ckpt"] == ""  # no validation ran: the last weights
 
 
 def test_ema_is_bias_corrected():
@@ -84,12 +88,13 @@ def test_ema_is_bias_corrected():
     assert abs(train.ema_avg_fn(0.999)(torch.tensor(0.0), torch.tensor(1.0), 1).item() - 1 / 1.999) < 1e-6
 
 
+@pytest.mark.slow
 def test_ema_validates_and_exports_the_averaged_weights(tiny_data, tmp_path):
     out = tmp_path / "ema"
     metrics = train.main(_args(tiny_data, out, "--lr", "3e-3", "--max-epochs", "2", "--pooling", "cls", "--ema", "0.9"))
     clf = load_classifier(str(out))
-    ckpt = torch.load(clf.meta["best_ckpt"], map_location="cpu", weights_only=True)
-    name = "model.backbone.encoder.layer.0.attention.self.query.weight"
+    ckpt = torch.load(clf.info["best_ckpt"], map_location="cpu", weights_only=True)
+    name = "model.electra.encoder.layer.0.attention.self.query.weight"
     averaged, raw = ckpt["state_dict"][name], ckpt["current_model_state"][name]  # Lightning's WeightAveraging keeps both
     assert not torch.equal(averaged, raw)
     torch.testing.assert_close(clf.model.state_dict()[name[len("model."):]], averaged)
@@ -99,6 +104,7 @@ def test_ema_validates_and_exports_the_averaged_weights(tiny_data, tmp_path):
     assert metrics["per_head"]["cls"] == pytest.approx(best_logged, abs=1e-4)  # selection saw the exported weights
 
 
+@pytest.mark.slow
 def test_predict_reports_accuracy_per_head(trained, tiny_data, tmp_path, capsys):
     out, metrics = trained
     summary = predict.main(["--checkpoint", str(out), "--input", str(tiny_data / "dev.tsv"), "--output", str(tmp_path / "p.tsv")])
@@ -109,6 +115,7 @@ def test_predict_reports_accuracy_per_head(trained, tiny_data, tmp_path, capsys)
     assert rows[0].split("\t") == ["sentence", "prediction", "p_negative", "p_positive", "label"] and len(rows) == 61
 
 
+@pytest.mark.slow
 def test_predict_plain_text(trained, tmp_path, capsys):
     out, _ = trained
     (tmp_path / "s.txt").write_text("a wonderful film\n\nthe plot was awful\n")
@@ -127,9 +134,10 @@ def test_bucket_sampler_shards_and_covers():
         assert max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 8
 
 
+@pytest.mark.slow
 def test_ddp_two_processes(tiny_data, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "electra_demo.train", *_args(tiny_data, out, "--strategy", "ddp", "--devices", "2",
+    cmd = [sys.executable, "-m", "electra_demo", "train", *_args(tiny_data, out, "--strategy", "ddp", "--devices", "2",
                                                                   "--max-epochs", "1", "--pooling", "cls,attention")]
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
     res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
@@ -137,3 +145,34 @@ def test_ddp_two_processes(tiny_data, tmp_path):
     log = res.stdout + res.stderr
     assert "distributed_backend=gloo" in log and "All distributed processes registered" in log
     assert load_classifier(str(out)).model.poolings == ["cls", "attention"]
+
+
+@pytest.mark.slow
+def test_every_epoch_sees_a_new_batch_order_through_trainer_fit(tiny_data, tmp_path):
+    """Lightning sets the epoch on dataloader.batch_sampler.sampler: the bucketed batches are reshuffled each epoch."""
+    import pytorch_lightning as pl
+
+    from electra_demo.data import read_labelled
+    from electra_demo.model import build_classifier, preset_config
+    from electra_demo.tokenizer import train_wordpiece
+    from electra_demo.training.datamodule import TextDataModule
+    from electra_demo.training.system import ClassifierSystem
+
+    texts, labels, names = read_labelled(str(tiny_data / "train.tsv"))
+    tok = train_wordpiece(texts, 200, min_frequency=1)
+    model = build_classifier(preset_config("tiny", len(tok), 128, pad_token_id=tok.pad_token_id), ["cls"], names)
+    seen = {}
+
+    class Record(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            seen.setdefault(trainer.current_epoch, []).append(batch["input_ids"][:, 1].tolist())
+
+    dm = TextDataModule(tok, (texts, labels), (texts[:16], labels[:16]), batch_size=16, max_length=64, seed=0)
+    trainer = pl.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, use_distributed_sampler=False,
+                         callbacks=[Record()])
+    trainer.fit(ClassifierSystem(model), datamodule=dm)
+    assert set(seen) == {0, 1, 2} and all(len(v) == len(seen[0]) for v in seen.values())
+    assert seen[0] != seen[1] != seen[2] != seen[0]  # three different orders
+    flat = [sorted(x for b in seen[e] for x in b) for e in seen]
+    assert flat[0] == flat[1] == flat[2]  # ... of the same examples

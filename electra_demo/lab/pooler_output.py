@@ -4,7 +4,7 @@ Tiny BertModel and ElectraModel (hidden 32, 2 layers, random weights, nothing do
 the same ids: their output classes and keys, the AttributeError that `out.pooler_output` really
 raises on ELECTRA, what `out[1]` silently is, BERT's pooler recomputed by hand (dense + tanh on
 [CLS]), ElectraForSequenceClassification's head recomputed by hand (dropout, dense, GELU, dropout,
-out_proj on [CLS]), and a complete LightningModule for every pooling built from pooling.CODE.
+out_proj on [CLS]), and a complete LightningModule for every pooling built from the pooling records.
 """
 import functools
 import inspect
@@ -15,7 +15,8 @@ from transformers import BertConfig, BertModel, ElectraConfig, ElectraForSequenc
 from transformers.models.bert.modeling_bert import BertPooler
 from transformers.models.electra.modeling_electra import ElectraClassificationHead
 
-from .pooling import ALL_POOLINGS, CODE, DESCRIPTIONS
+from .. import pooling
+from ..errors import InputError
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
 IDS = [[2, 11, 12, 13, 3, 0, 0]]  # (1, 7): [CLS] w w w [SEP] [PAD] [PAD]
@@ -98,18 +99,18 @@ def _tiny_report():
 
 @torch.no_grad()
 def _yours(classifier) -> OutputInfo:
-    backbone = classifier.model.backbone
+    backbone = classifier.model.electra
     ids = torch.tensor([classifier.tokenizer("good film")["input_ids"]])  # (1, T)
     return _info(f"{type(backbone).__name__} (this checkpoint)", backbone, backbone(ids, attention_mask=torch.ones_like(ids)))
 
 
-def lightning_snippet(pooling: str) -> str:
-    """A complete LightningModule: ElectraModel + `pooling` + ElectraClassificationHead, from pooling.CODE."""
-    if pooling not in ALL_POOLINGS:
-        raise ValueError(f"no snippet for {pooling!r}; valid poolings: {', '.join(ALL_POOLINGS)}")
-    lines = CODE[pooling].splitlines()
-    init = [ln[len("# __init__: "):] for ln in lines if ln.startswith("# __init__: ")]
-    body = [ln for ln in lines if not ln.startswith("# __init__: ")]
+def lightning_snippet(name: str) -> str:
+    """A complete LightningModule: ElectraModel + pooling `name` + ElectraClassificationHead, from its record."""
+    if name not in pooling.TRAINABLE:
+        raise InputError(f"no snippet for {name!r}; valid poolings: {', '.join(pooling.TRAINABLE)}")
+    rec = pooling.get(name)
+    init = rec.init_code.splitlines()
+    body = rec.forward_code.splitlines()
     ind = "\n        "
     return f'''import pytorch_lightning as pl
 import torch
@@ -119,8 +120,8 @@ from transformers import ElectraModel
 from transformers.models.electra.modeling_electra import ElectraClassificationHead
 
 
-class ElectraClassifier(pl.LightningModule):
-    """ElectraModel + {pooling} pooling + ELECTRA's own classification head (ElectraClassificationHead)."""
+class LitElectraClassifier(pl.LightningModule):
+    """ElectraModel + {name} pooling + ELECTRA's own classification head (ElectraClassificationHead)."""
 
     def __init__(self, backbone: str = "google/electra-small-discriminator", num_labels: int = 2, lr: float = 5e-5):
         super().__init__()
@@ -135,7 +136,7 @@ class ElectraClassifier(pl.LightningModule):
         # position_ids=(mask.cumsum(1) - 1).clamp(min=0) so positions do not shift
         out = self.electra(input_ids, attention_mask=mask)
         h = out.last_hidden_state  # (B, T, H)
-        # {pooling}: {DESCRIPTIONS[pooling]}{"".join(ind + ln for ln in body)}
+        # {name}: {rec.description}{"".join(ind + ln for ln in body)}
         return self.head(vec[:, None, :])  # (B, C); the head takes [:, 0] of this (B, 1, H)
 
     def training_step(self, batch, batch_idx):
@@ -160,5 +161,5 @@ def explain_pooler(classifier=None) -> PoolerExplainer:
         bert=bert, electra=electra, yours=_yours(classifier) if classifier is not None else None, error=error,
         index_notes=list(notes), bert_pooler_source=inspect.getsource(BertPooler), bert_pooler_max_diff=bert_diff,
         head_source=inspect.getsource(ElectraClassificationHead), head_steps=list(steps), head_max_diff=head_diff,
-        snippets={p: lightning_snippet(p) for p in ALL_POOLINGS},
+        snippets={p: lightning_snippet(p) for p in pooling.TRAINABLE},
     )

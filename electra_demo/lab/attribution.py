@@ -19,14 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import Classifier
-from .data import tokenize
+from .. import pooling
+from ..checkpoint import LoadedModel
+from ..data import tokenize
+from ..errors import InputError
 from .explain import check_text
-from .padding_lab import SIDES, pad_ids
-from .pooling import NAIVE_POOLERS, first_token_index, last_token_index
+from .padding import SIDES, pad_ids
 
 MAX_PAD = 64
-MAX_KIND = {"max", "proj_max", "naive_max"}
 
 
 @dataclass
@@ -44,31 +44,11 @@ class Attribution:
     note: str  # what weight and contribution mean for this pooling
 
 
-def _coefficients(model, name, h, mask):
-    """(B, T) coefficients a with vec = sum_t a_t h_t, for the weighted-sum poolings."""
-    m = mask.to(h.dtype)  # (B, T)
-    B, T = m.shape
-    if name in ("cls", "bert_pooler", "last_token"):
-        idx = last_token_index(mask) if name == "last_token" else first_token_index(mask)
-        return F.one_hot(idx, T).to(h.dtype)  # (B, T)
-    if name == "mean":
-        return m / m.sum(1, keepdim=True).clamp(min=1e-9)
-    if name == "mean_sqrt_len":
-        return m / m.sum(1, keepdim=True).clamp(min=1e-9).sqrt()
-    if name == "weighted_mean":
-        w = m.cumsum(1) * m
-        return w / w.sum(1, keepdim=True).clamp(min=1e-9)
-    if name == "attention":
-        return model.poolers["attention"].weights(h, mask)  # (B, T)
-    if name == "naive_mean":
-        return torch.full((B, T), 1.0 / T, dtype=h.dtype)
-    raise ValueError(f"no attribution for pooling {name!r}")
-
-
 def _max_attribution(model, name, h, mask):
     """(dims_won (B, T), contribution (B, T), vec (B, H)) for max over tokens (masked unless naive)."""
-    x = F.gelu(model.poolers["proj_max"].proj(h)) if name == "proj_max" else h  # (B, T, H)
-    if name != "naive_max":
+    p = pooling.get(name)
+    x = p.max_over(h, model.poolers[name] if name in model.poolers else None)  # (B, T, H)
+    if p.masked:
         x = x.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(x.dtype).min)  # copy; pads never win
     vec, idx = x.max(dim=1)  # (B, H), (B, H) winning token per dimension
     won = F.one_hot(idx, x.shape[1]).to(x.dtype)  # (B, H, T)
@@ -76,61 +56,58 @@ def _max_attribution(model, name, h, mask):
     return won.sum(1), share, vec
 
 
-def _pooled(model, name, h, mask):
-    return NAIVE_POOLERS[name](h, mask) if name in NAIVE_POOLERS else model.pool(name, h, mask)  # (B, H)
-
-
 def attribution_poolings(model) -> list[str]:
-    return model.available_poolings() + list(NAIVE_POOLERS)
+    return model.available_poolings() + list(pooling.NAIVE_POOLERS)
 
 
-def _weights(model, pooling, h, mask):
+def _weights(model, name, h, mask):
     """(weight (1, T), contribution (1, T), dims_won (1, T) or None, rebuilt vector (1, H))."""
-    if pooling in MAX_KIND:
-        won, contribution, rebuilt = _max_attribution(model, pooling, h, mask)
+    p = pooling.get(name)
+    if p.max_over is not None:
+        won, contribution, rebuilt = _max_attribution(model, name, h, mask)
         return won / won.sum(-1, keepdim=True), contribution, won, rebuilt
-    a = _coefficients(model, pooling, h, mask)  # (1, T)
+    a = p.coefficients(h, mask, model.poolers[name] if name in model.poolers else None)  # (1, T)
     rebuilt = (a.unsqueeze(-1) * h).sum(1)  # (1, H)
     weight = a / a.sum(-1, keepdim=True)
-    if pooling == "bert_pooler":
+    if name == "bert_pooler":  # reads [CLS] only, then dense + tanh
         return weight, weight, None, torch.tanh(model.poolers["bert_pooler"].dense(rebuilt))
     contribution = a * (h @ rebuilt.unsqueeze(-1)).squeeze(-1) / rebuilt.pow(2).sum().clamp(min=1e-12)  # (1, T)
     return weight, contribution, None, rebuilt
 
 
 @torch.no_grad()
-def attribution(classifier: Classifier, text: str, pooling: str, n_pad: int = 4, side: str = "right") -> Attribution:
-    """Token weights inside `pooling` for `text` padded with `n_pad` pads on `side`."""
+def attribution(classifier: LoadedModel, text: str, name: str, n_pad: int = 4, side: str = "right") -> Attribution:
+    """Token weights inside pooling `name` for `text` padded with `n_pad` pads on `side`."""
     text = check_text(text)
     model, tok = classifier.model, classifier.tokenizer
-    if pooling not in attribution_poolings(model):
-        raise ValueError(f"unknown pooling {pooling!r}; valid: {', '.join(attribution_poolings(model))}")
+    if name not in attribution_poolings(model):
+        raise InputError(f"unknown pooling {name!r}; valid: {', '.join(attribution_poolings(model))}")
     if side not in SIDES:
-        raise ValueError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
+        raise InputError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
     if not 0 <= int(n_pad) <= MAX_PAD:
-        raise ValueError(f"n_pad must be between 0 and {MAX_PAD}, got {n_pad}")
+        raise InputError(f"n_pad must be between 0 and {MAX_PAD}, got {n_pad}")
     ids = tokenize(tok, [text], classifier.max_length)[0]
-    input_ids, mask = pad_ids(ids, int(n_pad), tok.pad_token_id, side)  # (T,), (T,)
+    input_ids, mask = pad_ids(ids, int(n_pad), tok, side)  # (T,), (T,)
     input_ids, mask = input_ids[None], mask[None]  # (1, T)
     h = model.encode(input_ids, mask).last_hidden_state.float()  # (1, T, H)
-    vec = _pooled(model, pooling, h, mask)  # (1, H) what the model itself computes
-    weight, contribution, won, rebuilt = _weights(model, pooling, h, mask)
+    vec = model.pool(name, h, mask)  # (1, H) what the model itself computes
+    weight, contribution, won, rebuilt = _weights(model, name, h, mask)
     alone = torch.tensor([ids])  # (1, n) the same sentence, no padding at all
-    w_alone = _weights(model, pooling, model.encode(alone, torch.ones_like(alone)).last_hidden_state.float(),
+    w_alone = _weights(model, name, model.encode(alone, torch.ones_like(alone)).last_hidden_state.float(),
                        torch.ones_like(alone))[0]  # (1, n)
     unpadded_diff = (weight[mask.bool()] - w_alone[0]).abs().max().item()
-    if pooling in MAX_KIND:
+    if pooling.get(name).max_over is not None:
         note = ("weight = share of the H dimensions each token wins; contribution = share of |vec|^2 "
                 "from the dimensions it wins")
-    elif pooling == "bert_pooler":
+    elif name == "bert_pooler":
         note = "bert_pooler = tanh(dense(h[CLS])): all weight on [CLS]"
     else:
         note = ("weight = the pooling's coefficient a_t in vec = sum_t a_t h_t (normalised to sum 1); "
                 "contribution = a_t <h_t, vec> / |vec|^2, signed")
-    if pooling in NAIVE_POOLERS:
+    if not pooling.get(name).masked:
         note += ". NAIVE: computed over all positions, so [PAD] gets weight too (the bug)"
     return Attribution(
-        text=text, pooling=pooling, side=side, tokens=tok.convert_ids_to_tokens(input_ids[0].tolist()),
+        text=text, pooling=name, side=side, tokens=tok.convert_ids_to_tokens(input_ids[0].tolist()),
         is_pad=~mask[0].bool().numpy(), weight=weight[0].numpy(), contribution=contribution[0].numpy(),
         dims_won=None if won is None else won[0].long().numpy(), vector_max_diff=(rebuilt - vec).abs().max().item(),
         unpadded_max_diff=unpadded_diff, note=note,

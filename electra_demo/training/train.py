@@ -1,7 +1,7 @@
-"""python -m electra_demo.train: fine-tune an ELECTRA classifier with Lightning and export a checkpoint folder.
+"""electra-demo train: fine-tune an ELECTRA classifier with Lightning and export a checkpoint folder.
 
 Example (from scratch, every pooling head on one shared backbone):
-  python -m electra_demo.train --train data/train.tsv --val data/dev.tsv --preset mini --pooling all --output checkpoints/my-model
+  electra-demo train --train data/train.tsv --val data/dev.tsv --output checkpoints/my-model
 With the hub: --backbone google/electra-small-discriminator
 """
 import argparse
@@ -16,14 +16,15 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
 from transformers import AutoTokenizer, ElectraModel
 
-from .checkpoint import CheckpointError, _load_ckpt, save_folder
-from .cli import run_cli
-from .data import TextDataModule, load_label_names, read_labelled
-from .lit_module import ClassifierSystem
-from .model import PRESETS, ElectraClassifier, preset_config
-from .pooling import parse_poolings
+from ..checkpoint import save_checkpoint
+from ..data import load_label_names, read_labelled
+from ..errors import CheckpointError, InputError, run_cli
+from ..model import PRESETS, build_classifier, preset_config
+from ..pooling import parse_poolings
+from ..tokenizer import train_wordpiece
+from .datamodule import TextDataModule
 from .predict import evaluate
-from .tokenizer import train_wordpiece
+from .system import ClassifierSystem
 
 
 def build_parser():
@@ -43,7 +44,7 @@ def build_parser():
     m.add_argument("--tokenizer", default=None, help="tokenizer folder for --preset (default: train WordPiece on --train)")
     m.add_argument("--vocab-size", type=int, default=8000)
     m.add_argument("--pooling", default="all", help="'all', or comma-separated names, e.g. cls,mean")
-    m.add_argument("--default-pooling", default=None, help="the main head (default: cls if trained)")
+    m.add_argument("--main-pooling", default=None, help="the main head (default: cls if trained)")
     m.add_argument("--dropout", type=float, default=0.1)
     o = p.add_argument_group("optimisation")
     o.add_argument("--lr", type=float, default=1e-4)
@@ -69,6 +70,7 @@ def build_parser():
     t.add_argument("--fast-dev-run", action="store_true")
     t.add_argument("--seed", type=int, default=42)
     p.add_argument("--output", required=True, help="checkpoint folder to export")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output folder")
     p.add_argument("--log-dir", default="runs", help="Lightning logs and .ckpt files")
     return p
 
@@ -93,12 +95,13 @@ def ema_avg_fn(decay: float):
 def build_backbone(args, train_texts):
     if args.backbone:
         try:
-            tok = AutoTokenizer.from_pretrained(args.backbone)
-            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32)
+            tok = AutoTokenizer.from_pretrained(args.backbone, trust_remote_code=False)
+            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32,
+                                                    trust_remote_code=False)
             backbone.train()  # from_pretrained returns eval mode: dropout would stay off during fine-tuning
         except OSError as e:
-            raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]}); "
-                                  f"give a local folder, a reachable hub id, or --preset to train from scratch") from None
+            raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]})",
+                                  cli="give a local folder, a reachable hub id, or --preset to train from scratch") from e
         return backbone, tok
     tok = AutoTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else train_wordpiece(train_texts, args.vocab_size)
     config = preset_config(args.preset or "mini", len(tok), max(512, args.max_length), hidden_dropout_prob=args.dropout,
@@ -112,25 +115,32 @@ def tokenizer_files(tok) -> dict:
         return {n: open(os.path.join(tmp, n), encoding="utf-8").read() for n in os.listdir(tmp)}
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    poolings = parse_poolings(args.pooling)
+def check_args(args):
+    """Every flag checked before anything is read or built."""
     for flag, value in (("--token-dropout", args.token_dropout), ("--ema", args.ema)):
         if not 0.0 <= value < 1.0:
-            raise ValueError(f"{flag} {value}: must be in [0, 1), e.g. --token-dropout 0.1 or --ema 0.999")
+            raise InputError(f"{flag} {value}: must be in [0, 1), e.g. --token-dropout 0.1 or --ema 0.999")
+    if os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
+        raise CheckpointError(f"{args.output} already exists and is not empty",
+                              cli="pass --overwrite to replace it, or choose another --output")
+    return parse_poolings(args.pooling)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    poolings = check_args(args)
     pl.seed_everything(args.seed, workers=True)
     names = load_label_names(args.train, args.labels)
-    train_texts, _, labels = read_labelled(args.train, args.text_column, args.label_column, names)
-    read_labelled(args.val, args.text_column, args.label_column, labels)  # fail early on a bad val file
+    train_texts, train_labels, labels = read_labelled(args.train, args.text_column, args.label_column, names)
+    val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
     backbone, tok = build_backbone(args, train_texts)
-    model = ElectraClassifier(backbone, poolings, labels, args.default_pooling)
+    model = build_classifier(backbone, poolings, labels, args.main_pooling, args.max_length)
     drop_id = tok.mask_token_id if tok.mask_token_id is not None else tok.unk_token_id
     if args.token_dropout and drop_id is None:
-        raise ValueError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
-    system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, args.max_length, tokenizer_files(tok),
+        raise InputError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
+    system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, tokenizer_files(tok),
                               args.token_dropout, drop_id, list(tok.all_special_ids))
-    dm = TextDataModule(tok, args.train, args.val, labels, args.text_column, args.label_column, args.batch_size,
-                        args.max_length, args.seed)
+    dm = TextDataModule(tok, (train_texts, train_labels), (val_texts, val_labels), args.batch_size, args.max_length, args.seed)
     ckpt_cb = ModelCheckpoint(dirpath=None, monitor="val_acc", mode="max", save_top_k=1, save_last=False, filename="best-{step}")
     callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience, strict=False)]
     if args.ema:  # validation, the saved .ckpt and the export all see the averaged weights
@@ -153,16 +163,20 @@ def main(argv=None):
     if not trainer.is_global_zero:
         return None
     best = ckpt_cb.best_model_path
-    clf_model = _load_ckpt(best).model if best else model.eval()
-    val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
-    metrics = evaluate(clf_model, tok, val_texts, val_labels, args.max_length)
-    meta = {
-        "train_file": args.train, "val_file": args.val, "command": "python -m electra_demo.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+    if best:  # the best step's weights (the averaged ones under --ema) into the model we already have
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
+    model.eval()
+    metrics = evaluate(model, tok, val_texts, val_labels, args.max_length)
+    model.config.training_info = {
+        "train_file": args.train, "val_file": args.val,
+        "command": "electra-demo train " + shlex.join(sys.argv[1:] if argv is None else argv),
         "val_accuracy": metrics["per_head"], "n_val": metrics["n"], "best_ckpt": best, "global_step": trainer.global_step,
         "train_seconds": round(time.time() - t0, 1), "backbone": args.backbone or f"scratch:{args.preset or 'mini'}",
-        "n_parameters": sum(p.numel() for p in clf_model.parameters()), "torch": torch.__version__,
+        "n_parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
+        "smoke_run": bool(args.fast_dev_run),
     }
-    save_folder(clf_model, tok, args.output, args.max_length, meta)
+    save_checkpoint(model, tok, args.output, overwrite=args.overwrite)
     print(f"exported {args.output}; val accuracy per head: {metrics['per_head']}")
     return metrics
 

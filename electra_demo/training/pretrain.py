@@ -1,6 +1,6 @@
-"""python -m electra_demo.pretrain: ELECTRA replaced-token-detection pretraining with Lightning.
+"""electra-demo pretrain: ELECTRA replaced-token-detection pretraining with Lightning.
 
-  python -m electra_demo.pretrain --corpus ../shared/data/corpus/train --extra-text ../shared/data/sst2/train.tsv \
+  electra-demo pretrain --corpus ../shared/data/corpus/train --extra-text ../shared/data/sst2/train.tsv \
       --preset mini --seq-len 64 --batch-size 32 --max-time 00:00:30:00 --output work/pretrained-mini
 
 Text -> WordPiece tokenizer trained on the same text -> packed sequences [CLS] ... [SEP] (cached as .npy)
@@ -19,13 +19,14 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
-from transformers import AutoTokenizer, ElectraConfig
+from transformers import AutoTokenizer, ElectraConfig, get_linear_schedule_with_warmup
 
-from .cli import run_cli
-from .data import DataError, read_rows
-from .model import PRESETS, preset_config
+from ..checkpoint import new_folder
+from ..data import read_rows
+from ..errors import CheckpointError, DataError, InputError, run_cli
+from ..model import PRESETS, preset_config
+from ..tokenizer import train_wordpiece
 from .rtd import ElectraPretrainer
-from .tokenizer import train_wordpiece
 
 
 def iter_text(corpus: str | None, extra: list[str], max_chars: int, extra_repeat: int = 1):
@@ -105,7 +106,8 @@ class PretrainSystem(pl.LightningModule):
         loss, stats = self.model(input_ids, mask, self.hparams.special_ids, self.hparams.mask_token_id)
         self.log("loss", loss, prog_bar=True)
         self.log_dict({k: v for k, v in stats.items()}, prog_bar=False)
-        self.log_dict({"gen": stats["gen_loss"], "recall": stats["disc_recall"], "prec": stats["disc_precision"]}, prog_bar=True, logger=False)
+        bar = {"gen": stats["gen_loss"], "recall": stats["disc_recall"], "prec": stats["disc_precision"]}
+        self.log_dict(bar, prog_bar=True, logger=False)
         return loss
 
     def configure_optimizers(self):
@@ -115,12 +117,8 @@ class PretrainSystem(pl.LightningModule):
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                                 lr=self.hparams.lr, betas=(0.9, 0.999), eps=1e-6, fused=self.device.type == "cuda")
         total = max(1, int(self.trainer.max_steps if self.trainer.max_steps > 0 else self.trainer.estimated_stepping_batches))
-        warm = self.hparams.warmup_steps
-
-        def schedule(step):  # linear warmup, linear decay to 0 (the paper's schedule)
-            return (step + 1) / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm))
-
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, schedule), "interval": "step"}}
+        schedule = get_linear_schedule_with_warmup(opt, self.hparams.warmup_steps, total)  # the paper's schedule
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
 def prepare_data(args):
@@ -170,9 +168,12 @@ def main(argv=None):
     p.add_argument("--save-dtype", choices=["float32", "bfloat16"], default="float32")
     p.add_argument("--prepare-only", action="store_true", help="build the tokenizer + packed cache, then stop")
     p.add_argument("--output", default=None, help="folder for the pretrained discriminator (+ tokenizer)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output folder")
     args = p.parse_args(argv)
     if not args.output and not args.prepare_only:
-        raise ValueError("pass --output FOLDER for the pretrained discriminator (or --prepare-only)")
+        raise InputError("pass --output FOLDER for the pretrained discriminator (or --prepare-only)")
+    if args.output and os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
+        raise CheckpointError(f"{args.output} already exists and is not empty", cli="pass --overwrite to replace it")
     pl.seed_everything(args.seed)
     t0 = time.time()
     tok, arr = prepare_data(args)
@@ -184,7 +185,7 @@ def main(argv=None):
     tokens_per_step = args.batch_size * args.seq_len
     max_steps = math.ceil(args.max_tokens / tokens_per_step) if args.max_tokens else args.max_steps
     if max_steps <= 0 and not args.max_time:
-        raise ValueError("unbounded pretraining; pass --max-steps, --max-tokens or --max-time")
+        raise InputError("unbounded pretraining; pass --max-steps, --max-tokens or --max-time")
     if max_steps <= 0:  # time-bounded: the schedule still needs a horizon; assume the time limit ends it
         max_steps = 10**7
     cfg = preset_config(args.preset, len(tok), max(512, args.seq_len), pad_token_id=tok.pad_token_id)
@@ -206,14 +207,16 @@ def main(argv=None):
     if not trainer.is_global_zero:
         return None
     disc = getattr(system.model.discriminator, "_orig_mod", system.model.discriminator).to(getattr(torch, args.save_dtype))
-    disc.save_pretrained(args.output)
-    tok.save_pretrained(args.output)
     m = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items()}
     info = {"steps": trainer.global_step, "tokens_seen": trainer.global_step * tokens_per_step, "seq_len": args.seq_len,
             "batch_size": args.batch_size, "rows_available": len(arr), "unigram_entropy_nats": round(unigram_entropy(arr, len(tok)), 3),
             "final_metrics": m, "train_seconds": round(time.time() - t0 - prep_s, 1), "prep_seconds": round(prep_s, 1),
             "device": str(trainer.strategy.root_device), "preset": args.preset, "lr": args.lr, "warmup_steps": args.warmup_steps}
-    json.dump(info, open(os.path.join(args.output, "pretrain_meta.json"), "w"), indent=2)
+    with new_folder(args.output, args.overwrite) as tmp:  # the old folder or the whole new one, never a mix
+        disc.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        with open(os.path.join(tmp, "pretrain_meta.json"), "w") as f:
+            json.dump(info, f, indent=2)
     print(json.dumps(info))
     return info
 

@@ -12,15 +12,15 @@ Per pooling:
   all N rows and the rows it gets wrong. A pooling without a trained head uses the probe's
   held-out predictions instead (source says which).
 """
-import csv
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .checkpoint import Classifier
-from .data import DataError, pad_batch, read_labelled, tokenize
+from ..checkpoint import LoadedModel
+from ..data import pad_batch, read_labelled, tokenize
+from ..errors import DataError
 
 MAX_ROWS = 2000
 MAX_BYTES = 2_000_000
@@ -60,11 +60,11 @@ class DatasetView:
         return len(self.texts)
 
 
-def check_file(path: str) -> str:
-    """`path`, or DataError when it is not a small .tsv/.csv."""
+def check_file(path: str, name: str | None = None) -> str:
+    """`path`, or DataError when it is not a small .tsv/.csv. `name`: what the user calls the file."""
+    name = name or os.path.basename(path or "")
     if not path or not os.path.exists(path):
-        raise DataError(f"data file {path!r} not found; upload a .tsv or .csv file")
-    name = os.path.basename(path)
+        raise DataError(f"data file {name!r} not found", ui="upload a .tsv or .csv file")
     if os.path.splitext(path)[1].lower() not in (".tsv", ".csv"):
         raise DataError(f"{name}: expected a .tsv or .csv file with a header line (e.g. sentence<TAB>label)")
     size = os.path.getsize(path)
@@ -154,18 +154,16 @@ def _acc(pred, gold) -> float:
     return float((pred == gold).mean()) if len(gold) else float("nan")
 
 
-def dataset_view(classifier: Classifier, path: str, text_column: str = "sentence", label_column: str = "label",
-                 progress=None, batch_size: int = 64) -> DatasetView:
-    """Everything the dataset tab shows; DataError (user-facing message) for a bad or oversized file."""
-    check_file(path)
+def dataset_view(classifier: LoadedModel, path: str, text_column: str = "sentence", label_column: str = "label",
+                 progress=None, batch_size: int = 64, name: str | None = None) -> DatasetView:
+    """Everything the dataset tab shows; DataError (user-facing message) for a bad or oversized file.
+
+    `name` is how messages and the view call the file (the name the user uploaded; default: the file's own name).
+    """
+    name = name or os.path.basename(path or "")
+    check_file(path, name)
     model, C = classifier.model, len(classifier.labels)
-    name = os.path.basename(path)
-    try:
-        texts, gold, _ = read_labelled(path, text_column, label_column, classifier.labels)
-    except UnicodeDecodeError:
-        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again") from None
-    except csv.Error as e:
-        raise DataError(f"{name} is not a readable TSV/CSV ({e}); check the quoting and delimiters") from None
+    texts, gold, _ = read_labelled(path, text_column, label_column, classifier.labels, name=name)
     if len(texts) > MAX_ROWS:
         raise DataError(f"{name} has {len(texts):,} rows; the limit is {MAX_ROWS:,}: upload a smaller sample")
     if len(texts) < MIN_ROWS:
@@ -189,7 +187,7 @@ def dataset_view(classifier: Classifier, path: str, text_column: str = "sentence
             conf, head_test, head_all, source = np.full(len(texts), np.nan), None, None, "probe"
         methods[p] = MethodResult(p, coords, explained, probe_train, probe_test, head_test, head_all, source, pred, conf,
                                   confusion(g, pred, C))
-    return DatasetView(name, list(texts), g, list(classifier.labels), is_test, methods, model.default_pooling)
+    return DatasetView(name, list(texts), g, list(classifier.labels), is_test, methods, model.main_pooling)
 
 
 def misclassified(view: DatasetView, pooling: str, limit: int = 200) -> list[tuple[int, str, str, str, float]]:

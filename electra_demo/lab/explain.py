@@ -3,25 +3,21 @@
 The backbone runs once with output_hidden_states=True; the shape trace, every pooled vector, every
 head's prediction, the per-layer token views and the cosine matrix are all computed from those
 tensors. Text is validated first (empty -> InputError, oversized -> InputError before tokenizing).
-`to_json` turns an Explanation into the small, rounded JSON the /explain endpoint returns.
+views/explain.py turns an Explanation into figures, tables and the /explain JSON.
 """
+import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-import threading
 
 import numpy as np
 import torch
 
-from .checkpoint import Classifier
-from .data import tokenize
-from .pooling import CODE, DESCRIPTIONS, LEARNED_POOLERS, NAIVE_POOLERS, POOLERS
+from .. import pooling
+from ..checkpoint import LoadedModel
+from ..data import tokenize
+from ..errors import InputError
 
 MAX_CHARS = 20_000  # longer text is rejected before tokenizing (the API bypasses the textbox's limit)
-NO_HEAD = "no head trained for this pooling"
-
-
-class InputError(ValueError):
-    """Text the explorer cannot take; the message is meant for the person who typed it."""
 
 
 @dataclass
@@ -64,14 +60,6 @@ class Explanation:
     @property
     def num_layers(self) -> int:
         return self.hidden_states.shape[0] - 1  # L
-
-
-def pooling_kind(name: str) -> str:
-    if name in POOLERS:
-        return "parameter-free"
-    if name in LEARNED_POOLERS:
-        return "learned"
-    return "naive baseline" if name in NAIVE_POOLERS else "unknown"
 
 
 def check_text(text) -> str:
@@ -129,7 +117,7 @@ def _cosine(a, b):
 
 
 @torch.no_grad()
-def explain(classifier: Classifier, text: str) -> Explanation:
+def explain(classifier: LoadedModel, text: str) -> Explanation:
     """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode)."""
     text = check_text(text)
     model, tok, M = classifier.model, classifier.tokenizer, classifier.max_length
@@ -138,7 +126,7 @@ def explain(classifier: Classifier, text: str) -> Explanation:
     note = f"truncated from {n_tokens} to {len(ids)} tokens" if n_tokens > len(ids) else ""
     input_ids = torch.tensor([ids])  # (1, T)
     mask = torch.ones_like(input_ids)  # (1, T)
-    backbone = model.backbone
+    backbone = model.electra
     _install_probes(backbone)
     rec = {}
     token = _record.set(rec)
@@ -152,10 +140,10 @@ def explain(classifier: Classifier, text: str) -> Explanation:
     E = backbone.config.embedding_size
 
     pooled = {p: model.pool(p, h, mask) for p in model.available_poolings()}  # each (1, H)
-    pooled.update({p: fn(h, mask) for p, fn in NAIVE_POOLERS.items()})  # (1, H); equal mean/max here: no padding
+    pooled.update({p: fn(h, mask) for p, fn in pooling.NAIVE_POOLERS.items()})  # (1, H); equal to the masked ones here: no padding
     head_logits = {p: model.classify(p, pooled[p]) for p in model.poolings}  # each (1, C)
-    main = model.default_pooling
-    head = model.heads[main]
+    main = model.main_pooling
+    head = model.head(main)
     inter = head.activation(head.dense(pooled[main]))  # (1, H); dropout is identity in eval mode
     logits = head.out_proj(inter)  # (1, C) == head_logits[main]
     probs = logits.float().softmax(-1)  # (1, C)
@@ -200,7 +188,7 @@ def explain(classifier: Classifier, text: str) -> Explanation:
                              "AttributeError. ElectraModel has no pooler; make a sentence vector from h = "
                              "out.last_hidden_state with one of the pooled[...] lines below, e.g. vec = h[:, 0]  # (B, H)"))
     for p, v in pooled.items():
-        rows.append(ShapeRow(f"pooled[{p}]", _shape(v), _dtype(v), CODE.get(p, "")))
+        rows.append(ShapeRow(f"pooled[{p}]", _shape(v), _dtype(v), pooling.get(p).forward_code))
     rows.append(ShapeRow(f"heads[{main}] intermediate", _shape(inter), _dtype(inter),
                          "GELU(dense(pooled vector)) inside ElectraClassificationHead, before out_proj"))
     rows.append(ShapeRow("logits", _shape(logits), _dtype(logits), f"heads[{main}].out_proj: one score per class"))
@@ -216,39 +204,3 @@ def explain(classifier: Classifier, text: str) -> Explanation:
         cls_cosine=_cosine(hs.reshape(-1, H), cls_final[None]).reshape(L + 1, T).numpy(),  # (L+1, T)
         similarity=_cosine(P, P).numpy(), n_tokens=n_tokens, max_length=M, truncation_note=note,
     )
-
-
-def rounded(a, digits: int = 3):
-    """Nested lists of floats with `digits` significant digits: small JSON (floats as short strings)."""
-    a = np.asarray(a, dtype=np.float64)
-    flat = [float(f"{x:.{digits}g}") for x in a.ravel().tolist()]
-    return np.array(flat).reshape(a.shape).tolist() if a.ndim > 1 else flat
-
-
-def to_json(expl: Explanation) -> dict:
-    """The /explain payload: a JSON-ready dict (tokens, shapes, prediction, every pooled vector and head).
-
-    Floats keep 3 significant digits; the (L+1, T, H) hidden states are left out (only their shape).
-    """
-    poolings = {}
-    for p, v in expl.pooled.items():
-        hp = expl.heads[p]
-        poolings[p] = {
-            "kind": pooling_kind(p), "shape": [1, len(v)], "norm": round(float(np.linalg.norm(v)), 4),
-            "head": None if hp is None else {"label": hp.label, "prob": round(hp.prob, 4),
-                                             "probs": dict(zip(expl.labels, rounded(hp.probs, 4)))},
-            "head_note": NO_HEAD if hp is None else "", "description": DESCRIPTIONS.get(p, ""), "code": CODE.get(p, ""),
-            "vector": rounded(v),
-        }
-    return {
-        "tokens": expl.tokens, "input_ids": expl.input_ids, "n_tokens": expl.n_tokens, "max_length": expl.max_length,
-        "truncated": bool(expl.truncation_note), "truncation_note": expl.truncation_note,
-        "labels": expl.labels, "main_pooling": expl.main_pooling, "label": expl.label,
-        "probs": dict(zip(expl.labels, rounded(expl.probs, 4))), "logits": rounded(expl.logits, 4),
-        "shapes": [vars(r) for r in expl.shapes],
-        "hidden_states_shape": list(expl.hidden_states.shape),
-        "poolings": poolings,
-        "head_intermediate": rounded(expl.head_intermediate),
-        "similarity": {"names": list(expl.pooled), "matrix": rounded(expl.similarity)},
-        "token_norms": rounded(expl.token_norms), "cls_cosine": rounded(expl.cls_cosine),
-    }

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .checkpoint import Classifier
-from .data import tokenize
+from ..checkpoint import LoadedModel
+from ..data import tokenize
 from .explain import check_text
 
 PROBE_NOTE = ("exploratory probe: the trained heads were trained on the last layer only; "
@@ -29,7 +29,6 @@ class LayerGrid:
     labels: list[str]  # (C,) class names
     norms: np.ndarray  # (L+1, P) L2 norm of each pooled vector
     drift: np.ndarray  # (L+1, P) cosine of each pooling's vector at layer l to its own last-layer vector
-    step: np.ndarray  # (L+1, P) cosine to the same pooling at layer l-1 (row 0: 1.0)
     similarity: np.ndarray  # (L+1, P, P) cosine between poolings at each layer
     mean_pairwise: np.ndarray  # (L+1,) mean off-diagonal cosine between poolings at each layer
     probe_probs: np.ndarray  # (L+1, P, C) head of each pooling applied at layer l (NaN: no head) - EXPLORATORY
@@ -45,7 +44,7 @@ def _unit(x):
 
 
 @torch.no_grad()
-def layer_grid(classifier: Classifier, text: str) -> LayerGrid:
+def layer_grid(classifier: LoadedModel, text: str) -> LayerGrid:
     text = check_text(text)
     model, tok = classifier.model, classifier.tokenizer
     ids = torch.tensor(tokenize(tok, [text], classifier.max_length))  # (1, T)
@@ -58,7 +57,6 @@ def layer_grid(classifier: Classifier, text: str) -> LayerGrid:
     sim = U @ U.transpose(1, 2)  # (L+1, P, P)
     off = ~torch.eye(P, dtype=torch.bool)  # (P, P)
     mean_pairwise = sim[:, off].mean(-1) if P > 1 else torch.ones(L1)  # (L+1,)
-    step = torch.cat([torch.ones(1, P), (U[1:] * U[:-1]).sum(-1)])  # (L+1, P)
     probs = torch.full((L1, P, len(model.labels)), float("nan"))
     for j, p in enumerate(names):
         if p in model.poolings:
@@ -67,6 +65,6 @@ def layer_grid(classifier: Classifier, text: str) -> LayerGrid:
     return LayerGrid(
         text=text, tokens=tok.convert_ids_to_tokens(ids[0].tolist()),
         layers=["embeddings"] + [f"layer {i}" for i in range(1, L + 1)], names=names, labels=list(model.labels),
-        norms=V.norm(dim=-1).numpy(), drift=(U * U[-1:]).sum(-1).numpy(), step=step.numpy(), similarity=sim.numpy(),
+        norms=V.norm(dim=-1).numpy(), drift=(U * U[-1:]).sum(-1).numpy(), similarity=sim.numpy(),
         mean_pairwise=mean_pairwise.numpy(), probe_probs=probs.numpy(), probe_note=PROBE_NOTE,
     )

@@ -1,10 +1,12 @@
-"""The LightningModule training system around ElectraClassifier: joint loss over heads, accuracy, AdamW."""
+"""The Lightning training system around ElectraPoolingClassifier: joint loss over heads, accuracy, AdamW."""
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
+from transformers import get_linear_schedule_with_warmup
 
-from .model import ElectraClassifier
+from ..model import ElectraPoolingClassifier
 
 
 def drop_tokens(input_ids, attention_mask, p: float, drop_id: int, keep_ids: list[int], generator=None):
@@ -15,24 +17,28 @@ def drop_tokens(input_ids, attention_mask, p: float, drop_id: int, keep_ids: lis
 
 
 class ClassifierSystem(pl.LightningModule):
-    """Trains every head of `model` jointly: loss = mean over heads of cross-entropy."""
+    """Trains every head of `model` jointly: loss = mean over heads of cross-entropy.
 
-    def __init__(self, model: ElectraClassifier, lr: float = 1e-4, weight_decay: float = 0.01, warmup_ratio: float = 0.1,
-                 max_length: int = 128, tokenizer_files: dict | None = None, token_dropout: float = 0.0,
+    Logged: val_acc/<pooling> per head, val_acc (the main head) and val_acc_heads_mean (mean over heads).
+    """
+
+    def __init__(self, model: ElectraPoolingClassifier, lr: float = 1e-4, weight_decay: float = 0.01,
+                 warmup_ratio: float = 0.1, tokenizer_files: dict | None = None, token_dropout: float = 0.0,
                  drop_id: int = 0, keep_ids: list[int] | None = None):
         super().__init__()
         self.model = model
         self.tokenizer_files = tokenizer_files or {}
         self.save_hyperparameters(ignore=["model", "tokenizer_files"])  # plain values only
-        C = len(model.labels)
+        C = model.config.num_labels
         self.val_acc = torch.nn.ModuleDict({p: MulticlassAccuracy(num_classes=C, average="micro") for p in model.poolings})
+        self.val_acc_heads_mean = MeanMetric()
 
     def forward(self, input_ids, attention_mask):
         return self.model(input_ids, attention_mask)  # {pooling: (B, C)}
 
     def _losses(self, batch):
         logits = self(batch["input_ids"], batch["attention_mask"])
-        return logits, torch.stack([F.cross_entropy(l, batch["labels"]) for l in logits.values()]).mean()
+        return logits, torch.stack([F.cross_entropy(x, batch["labels"]) for x in logits.values()]).mean()
 
     def training_step(self, batch, batch_idx):
         if self.hparams.token_dropout > 0:
@@ -45,17 +51,15 @@ class ClassifierSystem(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         logits, loss = self._losses(batch)
-        B = len(batch["labels"])
-        self.log("val_loss", loss, sync_dist=True, batch_size=B)
-        for p, l in logits.items():
-            self.val_acc[p].update(l.argmax(-1), batch["labels"])
-
-    def on_validation_epoch_end(self):
-        for p, metric in self.val_acc.items():
-            self.log(f"val_acc/{p}", metric.compute(), sync_dist=False)
-            if p == self.model.default_pooling:
-                self.log("val_acc", metric.compute(), prog_bar=True)
-            metric.reset()
+        y = batch["labels"]
+        self.log("val_loss", loss, sync_dist=True, batch_size=len(y))
+        for p, x in logits.items():
+            self.val_acc[p].update(x.argmax(-1), y)
+            self.log(f"val_acc/{p}", self.val_acc[p], on_epoch=True, batch_size=len(y))
+        self.log("val_acc", self.val_acc[self.model.main_pooling], on_epoch=True, prog_bar=True, batch_size=len(y))
+        correct = torch.stack([x.argmax(-1) == y for x in logits.values()]).float()  # (P, B)
+        self.val_acc_heads_mean.update(correct.mean(0))
+        self.log("val_acc_heads_mean", self.val_acc_heads_mean, on_epoch=True, batch_size=len(y))
 
     def configure_optimizers(self):
         decay = [p for n, p in self.named_parameters() if p.ndim >= 2]
@@ -63,17 +67,9 @@ class ClassifierSystem(pl.LightningModule):
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.hparams.warmup_ratio * total)
-
-        def schedule(step):  # linear warmup, then linear decay to 0
-            return (step + 1) / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
-
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, schedule), "interval": "step"}}
+        schedule = get_linear_schedule_with_warmup(opt, int(self.hparams.warmup_ratio * total), total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint):
         """Make the .ckpt self-describing with plain types only, so weights_only=True loading works."""
-        m = self.model
-        checkpoint["electra_demo"] = {
-            "config": m.config.to_dict(), "poolings": m.poolings, "labels": m.labels, "default_pooling": m.default_pooling,
-            "max_length": self.hparams.max_length, "tokenizer_files": self.tokenizer_files,
-        }
+        checkpoint["electra_demo"] = {"config": self.model.config.to_dict(), "tokenizer_files": self.tokenizer_files}

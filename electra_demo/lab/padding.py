@@ -9,32 +9,23 @@ can change its prediction: the bug behind "my classifier behaves differently in 
 Each N is its own forward pass of a (2, n + N) batch (right- and left-padded rows), so a
 point really is "the sentence with N pads": a rectangular batch of several N would pad every
 row to the longest and hide the difference from the naive poolers. Pad positions get
-attention_mask 0 and (ElectraClassifier.encode) position ids counted over real tokens only.
+attention_mask 0 and (ElectraPoolingClassifier.encode) position ids counted over real tokens only.
 """
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .checkpoint import Classifier
-from .data import tokenize
+from .. import pooling
+from ..checkpoint import LoadedModel
+from ..data import tokenize
+from ..errors import InputError
 from .explain import check_text
-from .pooling import NAIVE_POOLERS
 
 MAX_PADS = 512
 SIDES = ("right", "left")
 DEFAULT_OTHER = ("a long , slow and wandering film whose lovely acting and great score cannot quite rescue "
                  "a dull plot that is really far too long for its own good")
-
-
-def naive_cls_pool(hidden, attention_mask=None):
-    return hidden[:, 0]  # (B, H) WRONG with left padding: position 0 is a [PAD]
-
-
-NAIVE = {**NAIVE_POOLERS, "naive_cls": naive_cls_pool}
-# The "hand-written naive classifier": the trained head of the masked pooling the code meant to compute,
-# applied to the naive vector (falls back to the main head when that head was not trained).
-NAIVE_HEAD = {"naive_mean": "mean", "naive_max": "max", "naive_cls": "cls"}
 
 
 @dataclass
@@ -44,7 +35,6 @@ class SideSweep:
     distance: np.ndarray  # (P, S) L2 distance to the same pooling's vector at N = 0 (exactly 0 = unaffected)
     cosine: np.ndarray  # (P, S) cosine similarity to the same pooling's vector at N = 0
     pred: np.ndarray  # (P, S) class index from the row's head (heads[p]); -1 where no head applies
-    prob: np.ndarray  # (P, S) probability that head gives the class it predicts at N = 0 (NaN: no head)
     flipped: np.ndarray  # (P,) bool, the prediction differs from N = 0 for some N
 
 
@@ -79,24 +69,24 @@ def pad_sweep(n_pads: int) -> list[int]:
     """0, 1, 2, 4, ... below n_pads, then n_pads itself: [0, 1, 2, 4, 8, 16, 32, 50] for 50."""
     n_pads = int(n_pads)
     if not 0 <= n_pads <= MAX_PADS:
-        raise ValueError(f"n_pads must be between 0 and {MAX_PADS}, got {n_pads}")
+        raise InputError(f"n_pads must be between 0 and {MAX_PADS}, got {n_pads}")
     sweep = [0] + [2 ** k for k in range(10) if 2 ** k < n_pads]
     return sweep + ([n_pads] if n_pads else [])
 
 
-def pad_ids(ids: list[int], n: int, pad_id: int, side: str):
-    """(input_ids, attention_mask), each (n_tokens + n,): `ids` with n pads on `side`."""
-    ids_t, pads = torch.tensor(ids), torch.full((n,), pad_id)
-    mask = torch.cat([torch.ones(len(ids), dtype=torch.long), torch.zeros(n, dtype=torch.long)])
-    if side == "left":
-        return torch.cat([pads, ids_t]), mask.flip(0)
-    return torch.cat([ids_t, pads]), mask
+def pad_ids(ids: list[int], n: int, tokenizer, side: str):
+    """(input_ids, attention_mask), each (n_tokens + n,): `ids` with n pads on `side`, by the tokenizer's own padding."""
+    enc = tokenizer.pad({"input_ids": [ids]}, padding="max_length", max_length=len(ids) + n, padding_side=side,
+                        return_attention_mask=True, return_tensors="pt")
+    return enc["input_ids"][0], enc["attention_mask"][0]
 
 
-def _head_for(model, name):
-    if name in NAIVE:
-        head = NAIVE_HEAD[name]
-        return head if head in model.poolings else model.default_pooling
+def head_for(model, name):
+    """The trained head applied to pooling `name`'s vector: its own; for a naive pooling the head of the masked pooling
+    it imitates (the "hand-written naive classifier"), else the main head; None when no head applies."""
+    p = pooling.get(name)
+    if p.kind == "naive":
+        return p.imitates if p.imitates in model.poolings else model.main_pooling
     return name if name in model.poolings else None
 
 
@@ -104,7 +94,7 @@ def _head_for(model, name):
 def pooled_all(model, input_ids, mask, names) -> torch.Tensor:
     """(P, B, H): every pooling in `names` (masked ones through the model, naive ones as written by hand)."""
     h = model.encode(input_ids, mask).last_hidden_state  # (B, T, H)
-    return torch.stack([NAIVE[p](h, mask) if p in NAIVE else model.pool(p, h, mask) for p in names]).float()
+    return torch.stack([model.pool(p, h, mask) for p in names]).float()
 
 
 @torch.no_grad()
@@ -127,36 +117,34 @@ def _pred(probs):
 
 
 @torch.no_grad()
-def padding_lab(classifier: Classifier, text: str, n_pads: int = 64, other: str | None = None) -> PaddingLab:
+def padding_lab(classifier: LoadedModel, text: str, n_pads: int = 64, other: str | None = None) -> PaddingLab:
     """The sweep over N = pad_sweep(n_pads) pads on both sides, plus the batched-with-`other` check."""
     text = check_text(text)
     other = check_text(other) if other and other.strip() else DEFAULT_OTHER
     model, tok = classifier.model, classifier.tokenizer
     sweep = pad_sweep(n_pads)
     ids = tokenize(tok, [text], classifier.max_length)[0]
-    names = model.available_poolings() + list(NAIVE)
-    heads = [_head_for(model, p) for p in names]
+    names = model.available_poolings() + list(pooling.NAIVE_POOLERS)
+    heads = [head_for(model, p) for p in names]
 
     per_n = []  # S x (P, 2, H): for each N, every pooling on the right- and left-padded rows
     for n in sweep:
-        rows = [pad_ids(ids, n, tok.pad_token_id, side) for side in SIDES]
+        rows = [pad_ids(ids, n, tok, side) for side in SIDES]
         per_n.append(pooled_all(model, torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]), names))
     vecs = torch.stack(per_n, dim=2)  # (P, 2, S, H)
     ref = vecs[:, :1, :1]  # (P, 1, 1, H) the N = 0 vector (both sides equal: no pads)
     P, _, S, H = vecs.shape
     probs = predict_heads(model, vecs.reshape(P, 2 * S, H), heads).reshape(P, 2, S, -1)  # (P, 2, S, C)
     pred = _pred(probs)  # (P, 2, S)
-    k0 = pred[:, :1, :1].clamp(min=0)  # (P, 1, 1) class predicted at N = 0
-    prob = probs.gather(-1, k0.unsqueeze(-1).expand(P, 2, S, 1)).squeeze(-1)  # (P, 2, S)
     distance = (vecs - ref).norm(dim=-1)  # (P, 2, S)
     cosine = _cos(vecs, ref.expand_as(vecs))  # (P, 2, S)
     sides = {side: SideSweep(side, vecs[:, j].numpy(), distance[:, j].numpy(), cosine[:, j].numpy(), pred[:, j].numpy(),
-                             prob[:, j].numpy(), (pred[:, j] != pred[:, j, :1]).any(-1).numpy())
+                             (pred[:, j] != pred[:, j, :1]).any(-1).numpy())
              for j, side in enumerate(SIDES)}
 
     batched = _batch_check(model, tok, ids, other, classifier.max_length, names, heads, ref[:, 0, 0], pred[:, 0, 0])
     return PaddingLab(text, tok.convert_ids_to_tokens(ids), list(model.labels), sweep, names,
-                      [p in NAIVE for p in names], heads, sides, batched)
+                      [p in pooling.NAIVE_POOLERS for p in names], heads, sides, batched)
 
 
 def _batch_check(model, tok, ids, other, max_length, names, heads, alone, pred_alone) -> BatchCheck:
@@ -164,7 +152,7 @@ def _batch_check(model, tok, ids, other, max_length, names, heads, alone, pred_a
     other_ids = tokenize(tok, [other], max_length)[0]
     pads = max(0, len(other_ids) - len(ids))
     T = max(len(ids), len(other_ids))
-    rows = [pad_ids(x, T - len(x), tok.pad_token_id, side) for side in SIDES for x in (ids, other_ids)]
+    rows = [pad_ids(x, T - len(x), tok, side) for side in SIDES for x in (ids, other_ids)]
     vecs = pooled_all(model, torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]), names)[:, ::2]  # (P, 2, H)
     probs = predict_heads(model, vecs, heads)  # (P, 2, C)
     return BatchCheck(other, pads, (vecs - alone[:, None]).norm(dim=-1).T.numpy(),

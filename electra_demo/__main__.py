@@ -1,0 +1,23 @@
+"""electra-demo app|train|predict|pretrain [ARGS]: one command for the four entry points (also python -m electra_demo)."""
+import sys
+
+COMMANDS = {
+    "app": "electra_demo.app.main",
+    "train": "electra_demo.training.train",
+    "predict": "electra_demo.training.predict",
+    "pretrain": "electra_demo.training.pretrain",
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: electra-demo {{{','.join(COMMANDS)}}} [ARGS]  (electra-demo COMMAND --help for each)", file=sys.stderr)
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    import importlib
+
+    return importlib.import_module(COMMANDS[argv[0]]).cli_main(argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""electra-demo app (or python app.py): serve the explorer. [--checkpoint PATH_OR_HUB_ID] [--host H] [--port P] [--share]
+
+Serves http://127.0.0.1:7860 with the shipped model by default. GRADIO_SERVER_NAME and GRADIO_SERVER_PORT set the
+defaults of --host and --port (as on a Hugging Face Space, which runs app.py unchanged). No share link unless
+--share; no files served beyond the page's own.
+"""
+import argparse
+import os
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default=None,
+                   help="our checkpoint folder, a Hugging Face ELECTRA classifier folder or hub id, or a Lightning .ckpt "
+                        "(default: the shipped checkpoints/electra-sst2)")
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                   help="interface to bind (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+                   help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live share link (off by default)")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from ..checkpoint import load_classifier  # imported here so --help is instant
+
+    classifier = load_classifier(args.checkpoint)  # loaded once, shared by every request
+    from .common import launch_kwargs
+    from .page import build_demo
+
+    demo = build_demo(classifier)
+    print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+
+
+def cli_main(argv=None):
+    from ..errors import run_cli
+
+    return run_cli(main, argv)

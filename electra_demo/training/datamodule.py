@@ -1,0 +1,94 @@
+"""Length-bucketed batching and the LightningDataModule for labelled TSV/CSV files."""
+import random
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from ..data import make_collate, tokenize
+
+
+class EpochSeed:
+    """Where Lightning sets the epoch: it calls `dataloader.batch_sampler.sampler.set_epoch(epoch)` at every epoch
+    start (never `batch_sampler.set_epoch`), so the batch sampler keeps its epoch in this `sampler` attribute."""
+
+    epoch = 0
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar length (little padding), reshuffled every epoch, sharded across DDP ranks."""
+
+    def __init__(self, lengths, batch_size, shuffle=True, seed=0, rank=0, world_size=1, bucket_batches=50):
+        self.lengths, self.batch_size, self.shuffle, self.seed = lengths, batch_size, shuffle, seed
+        self.rank, self.world_size, self.bucket_batches = rank, world_size, bucket_batches
+        self.sampler = EpochSeed()
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
+    def set_epoch(self, epoch: int):
+        self.sampler.set_epoch(epoch)
+
+    def _batches(self):
+        idx = list(range(len(self.lengths)))
+        rng = random.Random(self.seed + self.epoch)
+        if self.shuffle:
+            rng.shuffle(idx)
+        chunk = self.batch_size * self.bucket_batches
+        batches = []
+        for s in range(0, len(idx), chunk):
+            part = sorted(idx[s : s + chunk], key=lambda i: self.lengths[i])
+            batches += [part[j : j + self.batch_size] for j in range(0, len(part), self.batch_size)]
+        if self.shuffle:
+            rng.shuffle(batches)
+        n = len(batches) // self.world_size * self.world_size if self.world_size > 1 else len(batches)
+        return batches[:n][self.rank :: self.world_size]
+
+    def __iter__(self):
+        return iter(self._batches())
+
+    def __len__(self):
+        return len(self._batches())
+
+
+class TokenizedDataset(torch.utils.data.Dataset):
+    def __init__(self, ids, labels):
+        self.ids, self.labels = ids, labels
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return self.ids[i], self.labels[i]
+
+
+class TextDataModule(pl.LightningDataModule):
+    """Tokenized (texts, label ids) for training and validation, served in length-bucketed batches."""
+
+    def __init__(self, tokenizer, train: tuple[list[str], list[int]], val: tuple[list[str], list[int]],
+                 batch_size: int = 32, max_length: int = 128, seed: int = 0):
+        super().__init__()
+        self.tokenizer, self.batch_size, self.max_length, self.seed = tokenizer, batch_size, max_length, seed
+        self.train_data, self.val_data = train, val
+
+    def _dataset(self, data):
+        texts, labels = data
+        return TokenizedDataset(tokenize(self.tokenizer, texts, self.max_length), labels)
+
+    def setup(self, stage=None):
+        self.train_ds, self.val_ds = self._dataset(self.train_data), self._dataset(self.val_data)
+
+    def _loader(self, ds, shuffle):
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        sampler = BucketBatchSampler([len(x) for x in ds.ids], self.batch_size, shuffle, self.seed, rank, world)
+        return DataLoader(ds, batch_sampler=sampler, collate_fn=make_collate(self.tokenizer.pad_token_id))
+
+    def train_dataloader(self):
+        return self._loader(self.train_ds, True)
+
+    def val_dataloader(self):
+        return self._loader(self.val_ds, False)

@@ -1,0 +1,74 @@
+"""What every view shares: the one palette, the figure layout, rounding for small payloads, safe labels.
+
+One meaning per colour in the whole app: on a diverging scale (hidden states, attribution, cosine)
+red = positive value, blue = negative, white = 0; padding is grey; classes get a qualitative palette
+with neither red nor blue, so "red" never means a class. Figures are transparent and follow the page's
+light or dark theme (text colour from plotly's neutral grey works on both).
+"""
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+DIVERGING = "RdBu_r"  # -1 blue .. 0 white .. +1 red
+SEQUENTIAL = "Viridis"  # norms, probabilities, counts
+POSITIVE, NEGATIVE, PAD_GREY = "#d6604d", "#4393c3", "#9e9e9e"  # the ends of DIVERGING, and padding
+CLASS_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]  # Dark2
+LINE_COLOURS = CLASS_COLOURS + ["#17becf", "#bcbd22", "#8c564b", "#393b79"]  # one per pooling in line plots
+TEXT_GREY = "#888888"  # readable on white and on Gradio's dark background
+
+
+def class_colour(k: int) -> str:
+    return CLASS_COLOURS[k % len(CLASS_COLOURS)]
+
+
+def signed_colour(v: float, is_pad: bool = False) -> str:
+    return PAD_GREY if is_pad else (POSITIVE if v >= 0 else NEGATIVE)
+
+
+def layout(fig: go.Figure, title: str, height: int, top: int = 50) -> go.Figure:
+    """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template."""
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height, template="none",
+                      margin=dict(l=10, r=10, t=top, b=10), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font=dict(color=TEXT_GREY), legend=dict(orientation="h", y=-0.15))
+    fig.update_xaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
+    fig.update_yaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
+    return fig
+
+
+def rounded(a, digits: int = 3):
+    """Nested lists of floats with `digits` significant digits (vectorised): small JSON and figure payloads."""
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = digits - 1 - np.floor(np.log10(np.abs(a)))  # decimal places that keep `digits` significant digits
+    k = np.where(np.isfinite(k), k, 0).astype(np.int64)
+    p = 10.0 ** np.abs(k)  # exact powers of ten
+    out = np.where(k >= 0, np.round(a * p) / p, np.round(a / p) * p)
+    return out.tolist()
+
+
+def sig(x: float, digits: int = 3) -> float:
+    return rounded(float(x), digits)
+
+
+def zmax(z) -> float:
+    """Symmetric colour-scale bound for z (1.0 when z is all zeros)."""
+    m = float(np.abs(np.asarray(z)).max()) if np.size(z) else 0.0
+    return sig(m) or 1.0
+
+
+def escape(tokens) -> list[str]:
+    """Tokens and sentences as plotly labels: plotly renders a subset of HTML, so escape it."""
+    return [html.escape(str(t)) for t in tokens]
+
+
+def label_of(labels: list[str], k, missing: str = "-") -> str:
+    """labels[k], or `missing` for k < 0 (no prediction)."""
+    return labels[int(k)] if k >= 0 else missing
+
+
+def token_axis(tokens: list[str], max_labels: int = 60) -> dict:
+    """Tick text for tokens on a numeric axis (repeated tokens keep their own rows); every token up to max_labels."""
+    T = len(tokens)
+    step = max(1, -(-T // max_labels))
+    return dict(tickmode="array", tickvals=list(range(0, T, step)), ticktext=escape(tokens)[::step])

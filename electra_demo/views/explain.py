@@ -1,0 +1,149 @@
+"""Explanation -> plotly figures, tables, text and the /explain JSON. No gradio here.
+
+Tokens sit on numeric axes with tick text, so repeated tokens ("the" twice) keep their own rows.
+Shapes carry dimension names: B batch, T tokens, E embedding size, H hidden size, L layers, C classes.
+"""
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .. import pooling
+from ..lab.explain import Explanation
+from .common import DIVERGING, SEQUENTIAL, layout, rounded, token_axis, zmax
+
+NO_HEAD = "no head trained for this pooling"
+SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
+POOL_HEADERS = ["pooling", "kind", "shape", "norm", "head prediction", "prob", "what it is"]
+TOKEN_HEADERS = ["position", "token", "id"]
+DIMENSIONS = ("**B** batch (1: one sentence) · **T** tokens · **E** embedding size · **H** hidden size · "
+              "**L** layers · **C** classes")
+CODE_PREAMBLE = ("# in a LightningModule's forward(self, input_ids, mask):\n"
+                 "out = self.electra(input_ids, attention_mask=mask)  # ElectraModel: no pooler_output\n"
+                 "h = out.last_hidden_state  # (B, T, H)\n")
+
+
+def layer_name(layer: int, num_layers: int) -> str:
+    return "embeddings (hidden_states[0])" if layer == 0 else f"layer {layer} of {num_layers} (hidden_states[{layer}])"
+
+
+def hidden_heatmap(expl: Explanation, layer: int) -> go.Figure:
+    """Per-token hidden states of one layer: tokens down, hidden dimensions across."""
+    layer = int(min(max(layer, 0), expl.num_layers))
+    z = expl.hidden_states[layer]  # (T, H)
+    m = zmax(z)
+    fig = go.Figure(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING,
+                               hovertemplate="token %{y}<br>dim %{x}<br>%{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", **token_axis(expl.tokens))
+    fig.update_xaxes(title="hidden dimension")
+    T, H = z.shape
+    return layout(fig, f"Hidden states, {layer_name(layer, expl.num_layers)}: (T={T}, H={H})", 160 + 14 * min(T, 60))
+
+
+def token_trajectories(expl: Explanation) -> go.Figure:
+    """Each token's vector across layers: its L2 norm, and its cosine similarity to the final [CLS]; stacked panels."""
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.22,
+                        subplot_titles=("norm of each token's vector", "cosine to the final [CLS]"))
+    ticks = [layer_name(i, expl.num_layers).split(" (")[0] for i in range(expl.num_layers + 1)]
+    for row, (z, scale, kw) in enumerate([(expl.token_norms, SEQUENTIAL, {}),
+                                          (expl.cls_cosine, DIVERGING, dict(zmin=-1, zmax=1))], start=1):
+        fig.add_trace(go.Heatmap(z=rounded(z), colorscale=scale, colorbar=dict(y=0.8 if row == 1 else 0.2, len=0.4), **kw,
+                                 hovertemplate="layer %{y}<br>token %{x}<br>%{z}<extra></extra>"), row=row, col=1)
+        fig.update_xaxes(row=row, col=1, tickangle=-60, **token_axis(expl.tokens))
+        fig.update_yaxes(row=row, col=1, tickmode="array", tickvals=list(range(len(ticks))), ticktext=ticks)
+    return layout(fig, "How each token's vector changes across layers", 560)
+
+
+def pooled_label(expl: Explanation, name: str) -> str:
+    hp = expl.heads.get(name)
+    return f"{name}: {hp.label} {hp.prob:.2f}" if hp else f"{name}: no head"
+
+
+def pooled_vectors(expl: Explanation) -> go.Figure:
+    """Every pooled sentence vector as one row, all on ONE shared colour scale; row labels show each head's prediction."""
+    names = list(expl.pooled)
+    z = np.stack([expl.pooled[p] for p in names])  # (P, H)
+    m = zmax(z)
+    fig = go.Figure(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING,
+                               hovertemplate="%{y}<br>dim %{x}<br>%{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(names))),
+                     ticktext=[pooled_label(expl, p) for p in names])
+    fig.update_xaxes(title="hidden dimension")
+    return layout(fig, f"Sentence vectors (B=1, H={z.shape[1]}) per pooling, one colour scale [-{m:.2g}, {m:.2g}]",
+                  120 + 26 * len(names))
+
+
+def similarity_matrix(expl: Explanation) -> go.Figure:
+    """Cosine similarity between the pooled vectors of every method."""
+    names = list(expl.pooled)
+    fig = go.Figure(go.Heatmap(z=rounded(expl.similarity, 2), x=names, y=names, zmin=-1, zmax=1, colorscale=DIVERGING,
+                               texttemplate="%{z:.2f}", hovertemplate="%{y} vs %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return layout(fig, "Cosine similarity between pooling methods", 140 + 32 * len(names))
+
+
+def prediction(expl: Explanation) -> dict[str, float]:
+    return {name: float(p) for name, p in zip(expl.labels, expl.probs)}
+
+
+def shape_table(expl: Explanation) -> pd.DataFrame:
+    return pd.DataFrame([[r.name, r.shape, r.dtype, r.note] for r in expl.shapes], columns=SHAPE_HEADERS)
+
+
+def token_table(expl: Explanation) -> pd.DataFrame:
+    return pd.DataFrame([[i, t, k] for i, (t, k) in enumerate(zip(expl.tokens, expl.input_ids))], columns=TOKEN_HEADERS)
+
+
+def pooling_table(expl: Explanation) -> pd.DataFrame:
+    rows = []
+    for p, v in expl.pooled.items():
+        hp = expl.heads[p]
+        rows.append([p, pooling.get(p).kind, f"(B=1, H={len(v)})", round(float(np.linalg.norm(v)), 3),
+                     hp.label if hp else NO_HEAD, round(hp.prob, 3) if hp else None, pooling.get(p).description])
+    return pd.DataFrame(rows, columns=POOL_HEADERS)
+
+
+def code_for(name: str) -> str:
+    """The lines that make pooling `name`'s vector inside a LightningModule, from its record."""
+    rec = pooling.get(name)
+    init = "".join(f"# __init__: {line}\n" for line in rec.init_code.splitlines())
+    tail = "" if rec.kind == "naive" else "logits = self.head(vec[:, None, :])  # ElectraClassificationHead slices [:, 0]\n"
+    return f"{CODE_PREAMBLE}{init}{rec.forward_code}\n{tail}"
+
+
+def note_markdown(expl: Explanation) -> str:
+    head = f"Main head: **{expl.main_pooling}** pooling, {len(expl.tokens)} tokens."
+    return head + (f" **Note: {expl.truncation_note}** (max_length {expl.max_length})." if expl.truncation_note else "")
+
+
+def to_json(expl: Explanation) -> dict:
+    """The /explain payload: a JSON-ready dict (tokens, shapes, prediction, every pooled vector and head).
+
+    Floats keep 3 significant digits; the (L+1, T, H) hidden states are left out (only their shape).
+    """
+    names = list(expl.pooled)
+    vectors = rounded(np.stack([expl.pooled[p] for p in names]))  # (P, H), one vectorised rounding
+    norms = np.linalg.norm(np.stack([expl.pooled[p] for p in names]), axis=1)  # (P,)
+    poolings = {}
+    for i, p in enumerate(names):
+        hp, rec = expl.heads[p], pooling.get(p)
+        poolings[p] = {
+            "kind": rec.kind, "shape": [1, len(vectors[i])], "norm": round(float(norms[i]), 4),
+            "head": None if hp is None else {"label": hp.label, "prob": round(hp.prob, 4),
+                                             "probs": dict(zip(expl.labels, rounded(hp.probs, 4)))},
+            "head_note": NO_HEAD if hp is None else "", "description": rec.description, "code": rec.forward_code,
+            "vector": vectors[i],
+        }
+    return {
+        "tokens": expl.tokens, "input_ids": expl.input_ids, "n_tokens": expl.n_tokens, "max_length": expl.max_length,
+        "truncated": bool(expl.truncation_note), "truncation_note": expl.truncation_note,
+        "labels": expl.labels, "main_pooling": expl.main_pooling, "label": expl.label,
+        "probs": dict(zip(expl.labels, rounded(expl.probs, 4))), "logits": rounded(expl.logits, 4),
+        "shapes": [vars(r) for r in expl.shapes],
+        "hidden_states_shape": list(expl.hidden_states.shape),
+        "poolings": poolings,
+        "head_intermediate": rounded(expl.head_intermediate),
+        "similarity": {"names": names, "matrix": rounded(expl.similarity)},
+        "token_norms": rounded(expl.token_norms), "cls_cosine": rounded(expl.cls_cosine),
+    }
+
