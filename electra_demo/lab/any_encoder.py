@@ -1,0 +1,98 @@
+"""Any encoder classifier: load a BERT / RoBERTa / DistilBERT / DeBERTa-v2 / ALBERT / ELECTRA sequence classifier
+through the Auto classes (offline folder or hub id, safetensors only, no remote code) and trace one sentence.
+
+The trace answers the seed question on any architecture: does the base model's output HAVE `pooler_output`?
+BertModel and AlbertModel: yes (tanh(dense([CLS]))); ElectraModel, RobertaModel built for classification,
+DistilBertModel, DebertaV2Model: no. Every parameter-free pooling works on any of them (they only need
+last_hidden_state and the mask); the checkpoint's own head is shown with what it pools.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+from .. import pooling
+from ..errors import CheckpointError
+from .explain import check_text
+
+# What each architecture's own sequence-classification head reads, in words.
+OWN_HEAD = {
+    "bert": "pooler_output = tanh(dense(h[:, 0])) ([CLS]), then dropout and a linear classifier",
+    "albert": "pooler_output = tanh(dense(h[:, 0])) ([CLS]), then dropout and a linear classifier",
+    "roberta": "RobertaClassificationHead on h[:, 0] (<s>): dropout, dense, tanh, dropout, out_proj; the base model is "
+               "built without a pooler for classification",
+    "distilbert": "h[:, 0] ([CLS]) -> pre_classifier (linear) -> ReLU -> dropout -> classifier; DistilBERT has no pooler",
+    "deberta-v2": "ContextPooler on h[:, 0] ([CLS]): dropout, dense, activation, then dropout and a linear classifier",
+    "electra": "ElectraClassificationHead on h[:, 0] ([CLS]): dropout, dense, GELU, dropout, out_proj; ElectraModel has "
+               "no pooler",
+}
+SUPPORTED = tuple(OWN_HEAD)
+
+
+@dataclass
+class EncoderModel:
+    model: torch.nn.Module  # an AutoModelForSequenceClassification, eval mode
+    tokenizer: object
+    source: str
+    model_type: str  # config.model_type, one of SUPPORTED
+
+    @property
+    def labels(self) -> list[str]:
+        c = self.model.config
+        return [c.id2label[i] for i in range(c.num_labels)]
+
+
+@dataclass
+class EncoderTrace:
+    model_type: str  # e.g. "bert"
+    base_class: str  # the base model's class, e.g. "BertModel"
+    output_class: str  # its output's class
+    output_keys: list[str]  # the output's keys: pooler_output among them or not
+    shapes: dict[str, str]  # {key: "(1, T, H)"} of the base model's output
+    has_pooler_output: bool  # the seed's lesson, per architecture
+    pooled: dict[str, np.ndarray]  # {pooling: (H,)} every parameter-free pooling, on last_hidden_state
+    logits: np.ndarray  # (C,) the checkpoint's own head
+    probs: np.ndarray  # (C,)
+    labels: list[str]  # (C,)
+    own_head: str  # what this architecture's head pools, in words
+
+
+def load_encoder(source: str) -> EncoderModel:
+    """Any supported sequence classifier by folder or hub id; CheckpointError for anything else."""
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"cannot load {source!r} ({str(e).splitlines()[0][:200]})") from e
+    if config.model_type not in SUPPORTED:
+        raise CheckpointError(f"{source!r} is a {config.model_type!r} model; supported: {', '.join(SUPPORTED)}")
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=False, use_safetensors=True,
+                                                                   dtype=torch.float32)
+        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{source!r} does not load as a {config.model_type} classifier "
+                              f"({str(e).splitlines()[0][:200]})") from e
+    return EncoderModel(model.eval(), tok, source, config.model_type)
+
+
+def _shape(v) -> str:
+    return str(tuple(v.shape)) if torch.is_tensor(v) else f"{len(v)} x {tuple(v[0].shape)}"
+
+
+@torch.no_grad()
+def encoder_trace(enc: EncoderModel, text: str, max_length: int = 128) -> EncoderTrace:
+    text = check_text(text)
+    batch = enc.tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
+    mask = batch["attention_mask"]  # (1, T)
+    base = enc.model.base_model
+    out = base(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
+    h = out.last_hidden_state  # (1, T, H)
+    logits = enc.model(**batch).logits[0].float()  # (C,)
+    return EncoderTrace(
+        model_type=enc.model_type, base_class=type(base).__name__, output_class=type(out).__name__,
+        output_keys=list(out.keys()), shapes={k: _shape(v) for k, v in out.items()},
+        has_pooler_output=getattr(out, "pooler_output", None) is not None,
+        pooled={p: fn(h, mask)[0].float().numpy() for p, fn in pooling.POOLERS.items()},
+        logits=logits.numpy(), probs=logits.softmax(-1).numpy(), labels=enc.labels, own_head=OWN_HEAD[enc.model_type],
+    )

@@ -1,0 +1,71 @@
+"""Any encoder classifier through the Auto classes: tiny local BERT, RoBERTa, DistilBERT, DeBERTa-v2, ALBERT and ELECTRA
+folders saved with save_pretrained; pooler_output present exactly where the architecture has a pooler."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import (
+    AlbertConfig,
+    AutoModelForSequenceClassification,
+    BertConfig,
+    DebertaV2Config,
+    DistilBertConfig,
+    ElectraConfig,
+    RobertaConfig,
+)
+
+from electra_demo.errors import CheckpointError
+from electra_demo.lab.any_encoder import encoder_trace, load_encoder
+from electra_demo.pooling import POOLERS
+from electra_demo.views.any_encoder import trace_json, trace_markdown
+
+SIZE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, max_position_embeddings=160)
+HAS_POOLER = {"bert": True, "albert": True, "roberta": False, "distilbert": False, "deberta-v2": False, "electra": False}
+
+
+def _config(kind, vocab):
+    common = dict(vocab_size=vocab, num_labels=2, id2label={0: "negative", 1: "positive"})
+    if kind == "bert":
+        return BertConfig(**SIZE, **common)
+    if kind == "albert":
+        return AlbertConfig(embedding_size=16, **SIZE, **common)
+    if kind == "roberta":
+        return RobertaConfig(**SIZE, pad_token_id=0, **common)
+    if kind == "distilbert":
+        return DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=37, max_position_embeddings=160, **common)
+    if kind == "deberta-v2":
+        return DebertaV2Config(**SIZE, **common)
+    return ElectraConfig(embedding_size=16, **SIZE, **common)
+
+
+@pytest.fixture(scope="module", params=list(HAS_POOLER))
+def folder(request, tmp_path_factory, tiny_tokenizer):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp(request.param)
+    AutoModelForSequenceClassification.from_config(_config(request.param, len(tiny_tokenizer))).save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return request.param, str(path)
+
+
+def test_trace_of_every_architecture(folder):
+    kind, path = folder
+    enc = load_encoder(path)
+    assert enc.model_type == kind and enc.labels == ["negative", "positive"]
+    t = encoder_trace(enc, "the movie was really good")
+    assert t.has_pooler_output == HAS_POOLER[kind], (kind, t.output_keys)
+    assert ("pooler_output" in t.output_keys) == HAS_POOLER[kind] and "last_hidden_state" in t.output_keys
+    assert set(t.pooled) == set(POOLERS) and all(v.shape == (32,) for v in t.pooled.values())
+    with torch.no_grad():  # the head shown is the checkpoint's own
+        batch = enc.tokenizer(["the movie was really good"], return_tensors="pt")
+        np.testing.assert_allclose(t.logits, enc.model(**batch).logits[0].numpy(), atol=1e-6)
+    assert ("has `pooler_output`" in trace_markdown(t)) == HAS_POOLER[kind]
+    assert json.loads(json.dumps(trace_json(t)))["has_pooler_output"] == HAS_POOLER[kind]
+
+
+def test_unsupported_or_missing_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_encoder(str(tmp_path / "missing"))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    with pytest.raises(CheckpointError, match="'gpt2' model; supported: bert"):
+        load_encoder(str(tmp_path))
