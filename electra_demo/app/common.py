@@ -1,19 +1,53 @@
-"""What every tab shares: the one definition of the server limits, and user errors shown as plain text."""
+"""What every tab shares: the one definition of the server limits, the request guard, and user errors as plain text.
+
+Server limits (one place, used by the explorer and the standalone lab page alike):
+- every event that runs the model shares ONE concurrency slot group (`MODEL`), across all endpoints: at most
+  CONCURRENCY model calls at once for the whole server, the rest wait in the queue (QUEUE_SIZE, then a clean 503);
+- request bodies over MAX_BODY_BYTES are refused with 413 before anything is parsed (uploads: MAX_UPLOAD_BYTES);
+- uploads take only the types the dataset view reads, the upload folder is capped at MAX_TEMP_BYTES, and uploaded
+  files are deleted after use and on a schedule (DELETE_CACHE);
+- per-session state is the explained sentence only (at most MAX_CHARS characters), for SESSION_CAPACITY sessions.
+"""
 import functools
 import html
+import os
+import re
+import tempfile
 
 import gradio as gr
 
-from ..errors import UserError
+from ..errors import InputError, UserError
 from ..lab.dataset import MAX_BYTES
+from ..lab.explain import check_text
 
 QUEUE_SIZE = 32  # requests waiting; more get a clean "queue is full" answer
 CONCURRENCY = 2  # model calls running at once, for the whole page (one per core here)
 MODEL = dict(concurrency_id="model", concurrency_limit=CONCURRENCY)  # every event that runs the model shares this
 MAX_UPLOAD_BYTES = MAX_BYTES  # the dataset view's file limit is the server's upload limit
-SESSION_CAPACITY = 200  # sessions whose gr.State the server keeps (least recently used dropped first)
-STATE_TTL = 3600  # seconds a session's cached explanation lives
+UPLOAD_TYPES = (".tsv", ".csv")  # what the dataset view reads; the upload route refuses anything else
+MAX_BODY_BYTES = 1_000_000  # any other request body (JSON) over this is refused with 413 before parsing
+MAX_TEMP_BYTES = 200_000_000  # uploads waiting in the server's folder, all sessions together
+SESSION_CAPACITY = 200  # sessions whose state the server keeps (least recently used dropped first)
+STATE_TTL = 3600  # seconds a session's state lives
 DELETE_CACHE = (600, 1800)  # every 10 minutes, delete uploaded files older than 30 minutes
+UPLOAD_DIR = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(tempfile.gettempdir(), "gradio")
+_PATH = re.compile(r"(?:/[\w.\-]+)*/([\w.\- ]+)")  # an absolute path; group 1: its last part
+
+
+def sentence(text) -> str:
+    """The text a handler may use: a str, not empty, within the limit, valid Unicode (no lone surrogates)."""
+    text = check_text(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"the text has invalid Unicode at character {e.start + 1} (a lone surrogate "
+                         f"{text[e.start]!a}): send UTF-8 text") from None
+    return text
+
+
+def without_paths(message: str) -> str:
+    """A message for the page: server paths (temp uploads, checkpoints) shortened to the file's own name."""
+    return _PATH.sub(lambda m: m.group(1) if m.group(0).count("/") > 1 else m.group(0), message)
 
 
 def user_errors(fn):
@@ -23,11 +57,142 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            raise gr.Error(html.escape(e.for_surface("ui"), quote=False), title="Please check the input", print_exception=False) from e
+            message = html.escape(without_paths(e.for_surface("ui")), quote=False)
+            raise gr.Error(message, title="Please check the input", print_exception=False) from e
 
     return wrapped
 
 
-def launch_kwargs() -> dict:
+def _folder_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+class RequestGuard:
+    """ASGI middleware in front of the Gradio app: body limits before parsing, upload types and space, 404s.
+
+    - Content-Length (or the streamed body) over the limit -> 413, before Gradio reads the body;
+    - /gradio_api/upload: only UPLOAD_TYPES, and 503 while the upload folder holds over MAX_TEMP_BYTES;
+    - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500).
+    """
+
+    def __init__(self, app, api_names=None):
+        self.app, self.api_names = app, api_names  # api_names: () -> set of served endpoint names
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        is_upload = path.rstrip("/").endswith("/gradio_api/upload")
+        limit = MAX_UPLOAD_BYTES + 64_000 if is_upload else MAX_BODY_BYTES
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
+        m = re.fullmatch(r".*/gradio_api/(?:call|run)/([^/]+)(?:/.*)?", path)
+        if m and self.api_names is not None and m.group(1) not in self.api_names():
+            return await _answer(send, 404, f"no endpoint named /{m.group(1)}")
+        if is_upload and scope.get("method") == "POST":
+            if _folder_bytes(UPLOAD_DIR) > MAX_TEMP_BYTES:
+                return await _answer(send, 503, "the server's upload space is full; try again in a few minutes")
+            body = await _read(receive, limit)
+            if body is None:
+                return await _answer(send, 413, f"upload too large: the limit is {limit:,} bytes")
+            bad = [n for n in _filenames(headers.get(b"content-type", b""), body) if not n.lower().endswith(UPLOAD_TYPES)]
+            if bad:
+                return await _answer(send, 415, f"{bad[0]!r}: only {', '.join(UPLOAD_TYPES)} files are accepted")
+            return await self.app(scope, _replay(body), send)
+        return await self.app(scope, _bounded(receive, limit, send), send)
+
+
+async def _answer(send, status: int, text: str):
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read(receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit` bytes."""
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        chunks.append(msg.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None
+        if not msg.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes):
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _bounded(receive, limit: int, send):
+    """A receive that stops a streamed (chunked) body at `limit` bytes: the request then fails before parsing."""
+    size = 0
+
+    async def bounded():
+        nonlocal size
+        msg = await receive()
+        size += len(msg.get("body", b""))
+        if size > limit:
+            raise BodyTooLarge(f"request body over {limit:,} bytes")
+        return msg
+
+    return bounded
+
+
+def _filenames(content_type: bytes, body: bytes) -> list[str]:
+    """The filename of each part of a multipart body (read from the part headers only, never from file content)."""
+    m = re.search(rb'boundary="?([^";]+)"?', content_type)
+    if not m:
+        return []
+    names = []
+    for part in body.split(b"--" + m.group(1))[1:]:
+        head = part.split(b"\r\n\r\n", 1)[0]
+        f = re.search(rb'filename="([^"]*)"', head)
+        if f:
+            names.append(f.group(1).decode("utf-8", "replace"))
+    return names
+
+
+def launch_kwargs(demo: gr.Blocks, css: str = "", head: str = "") -> dict:
     """The limits every page of this app launches with (the explorer and the standalone lab page alike)."""
-    return dict(state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES)
+    from starlette.middleware import Middleware
+
+    api_names = functools.lru_cache(maxsize=1)(lambda: {fn.api_name for fn in demo.fns.values() if fn.api_name})
+    return dict(state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES, css=css, head=head,
+                app_kwargs={"middleware": [Middleware(RequestGuard, api_names=api_names)]})
+
+
+class Lab:
+    """What a lab tab hands the page: fill(sentence, *controls) -> {component: value}, its control inputs, its outputs.
+
+    The page runs every lab's fill on the explained sentence after each Explain (one source of truth); a tab's
+    own controls re-run only that tab, on the same sentence.
+    """
+
+    def __init__(self, fill, inputs: list, outputs: list, api: list | None = None):
+        self.fill, self.inputs, self.outputs = fill, inputs, outputs
+        self.api = api or []  # [(fn, api_name, event kwargs)]: registered by the page, outside the tabs

@@ -7,7 +7,7 @@ from ..data import load_label_names
 from ..errors import InputError
 from ..lab.dataset import MAX_BYTES, MAX_ROWS, dataset_view
 from ..views import dataset as views
-from .common import MODEL, STATE_TTL, user_errors
+from .common import MODEL, STATE_TTL, UPLOAD_DIR, UPLOAD_TYPES, Lab, user_errors
 
 
 def offered_files(paths: list[str], labels: list[str]) -> dict[str, str]:
@@ -16,15 +16,16 @@ def offered_files(paths: list[str], labels: list[str]) -> dict[str, str]:
 
 
 def dataset_tab(classifier, dataset_files: list[str] | None = None):
-    """The tab; returns (misclassified table, dataset state) so the page can send a clicked row to every view."""
+    """The tab; returns (misclassified table, dataset state, its Lab) so the page can send a clicked row to every view
+    and fill the tab on load with the bundled file."""
     files = offered_files(dataset_files, classifier.labels)
     names = classifier.model.available_poolings()
-    with gr.Tab("Dataset"):
+    with gr.Tab("Dataset", id="dataset"):
         gr.Markdown(f"A labelled .tsv/.csv (at most {MAX_ROWS:,} rows, {MAX_BYTES / 1e6:.0f} MB; labels: "
                     f"{', '.join(classifier.labels)} or their ids). Every pooling over every sentence, in batches. "
                     "Click a misclassified sentence to explain it in every view.")
         with gr.Row():
-            upload = gr.File(label="labelled file", file_types=[".tsv", ".csv"], type="filepath")
+            upload = gr.File(label="labelled file", file_types=list(UPLOAD_TYPES), type="filepath")
             pick = gr.Dropdown(list(files), value=next(iter(files), None), label="or pick a file", visible=bool(files))
             text_col = gr.Textbox("sentence", label="text column")
             label_col = gr.Textbox("label", label="label column")
@@ -54,13 +55,19 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
             path = files[picked]
         else:
             raise InputError("no file given", ui="upload a labelled .tsv/.csv file" + (" or pick one" if files else ""))
-        view = dataset_view(classifier, path, text_column.strip(), label_column.strip(),
-                            progress=lambda f, d: progress(f, desc=d), name=os.path.basename(path))
+        if not isinstance(text_column, str) or not isinstance(label_column, str) or pooling not in names:
+            raise InputError(f"text and label columns must be names; the pooling one of {', '.join(names)}")
+        try:
+            view = dataset_view(classifier, path, text_column.strip(), label_column.strip(),
+                                progress=lambda f, d: progress(f, desc=d), name=os.path.basename(path))
+        finally:
+            if file and os.path.abspath(file).startswith(os.path.abspath(UPLOAD_DIR) + os.sep):
+                os.remove(file)  # an upload is read once, then deleted (the schedule catches the rest)
         md = (f"**{view.name}**: {view.n} sentences, probe trained on {view.n - int(view.is_test.sum())} "
               f"and scored on {int(view.is_test.sum())} held-out rows (fixed random split, seed 0; ridge on standardised "
               "frozen vectors). Head accuracy on the same held-out rows and on all rows.")
         return {summary: md, acc: views.dataset_accuracy(view), scatter: views.dataset_scatter(view),
-                **details(view, pooling), state: view}
+                **details(view, pooling), state: view, upload: None}
 
     @user_errors
     def change_method(view, pooling: str):
@@ -69,7 +76,8 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
             raise InputError("no dataset has been run yet", ui="press 'Run dataset view' first")
         return details(view, pooling)
 
-    run.click(run_dataset, [upload, pick, text_col, label_col, method], [summary, acc, scatter, conf, wrong, raw, state],
-              api_name="dataset", **MODEL)
+    inputs = [upload, pick, text_col, label_col, method]
+    outputs = [summary, acc, scatter, conf, wrong, raw, state, upload]
+    run.click(run_dataset, inputs, outputs, api_name="dataset", **MODEL)
     method.change(change_method, [state, method], [conf, wrong, raw], api_visibility="private")
-    return wrong, state
+    return wrong, state, Lab(run_dataset, inputs, outputs)

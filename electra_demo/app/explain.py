@@ -1,31 +1,31 @@
-"""The main tabs (shape trace, hidden states, pooling side by side, code) and the explain API endpoints.
+"""The main tabs (shape trace, hidden states, pooling side by side, compare, code) and the explain API endpoints.
 
-Each tab function builds its components and returns {component: formatter(expl, layer) -> value}; the page
+Each main tab function builds its components and returns {component: formatter(expl, layer) -> value}; the page
 runs `explain` once and fills every component from that one Explanation.
 """
-import dataclasses
-
 import gradio as gr
-import numpy as np
 
 from .. import pooling
-from ..lab.explain import Explanation, explain
+from ..errors import InputError
+from ..lab.explain import MAX_CHARS, explain
+from ..views import compare as compare_views
 from ..views import explain as views
-from .common import MODEL, user_errors
+from .common import MODEL, Lab, sentence, user_errors
 
 
 def shapes_tab() -> dict:
-    with gr.Tab("Shape trace"):
-        gr.Markdown("Every tensor on the way, in order, for this very sentence. " + views.DIMENSIONS)
+    with gr.Tab("Shape trace", id="shape-trace"):
+        gr.Markdown("Every tensor on the way, in order, for the explained sentence. Dimensions: " + views.DIMENSIONS,
+                    elem_id="dimensions")
         table = gr.Dataframe(headers=views.SHAPE_HEADERS, interactive=False, wrap=True, elem_id="shape-table",
-                             max_height=2400, column_widths=["18%", "16%", "9%", "57%"])
+                             max_height=2400, column_widths=["18%", "20%", "9%", "53%"])
         tokens = gr.Dataframe(headers=views.TOKEN_HEADERS, interactive=False, label="tokens and their ids",
                               elem_id="token-table", max_height=400)
     return {table: lambda e, layer: views.shape_table(e), tokens: lambda e, layer: views.token_table(e)}
 
 
 def hidden_tab(num_layers: int):
-    with gr.Tab("Hidden states"):
+    with gr.Tab("Hidden states", id="hidden-states"):
         slider = gr.Slider(0, num_layers, value=num_layers, step=1, label="layer (0 = embeddings)", elem_id="layer-slider")
         heatmap = gr.Plot(label="per-token hidden states", elem_id="hidden-heatmap")
         layers = gr.Plot(label="tokens across layers", elem_id="token-layers")
@@ -34,59 +34,86 @@ def hidden_tab(num_layers: int):
 
 
 def pooling_tab() -> dict:
-    with gr.Tab("Pooling side by side"):
+    with gr.Tab("Pooling side by side", id="pooling-side-by-side"):
         vectors = gr.Plot(label="pooled vectors", elem_id="pooled-vectors")
         table = gr.Dataframe(headers=views.POOL_HEADERS, interactive=False, wrap=True, elem_id="pooling-table",
-                             max_height=1200, column_widths=["12%", "11%", "10%", "7%", "16%", "6%", "38%"])
+                             max_height=1200, column_widths=["12%", "9%", "12%", "7%", "16%", "6%", "38%"])
         cosine = gr.Plot(label="cosine similarity", elem_id="pooling-cosine")
     return {vectors: lambda e, layer: views.pooled_vectors(e), table: lambda e, layer: views.pooling_table(e),
             cosine: lambda e, layer: views.similarity_matrix(e)}
 
 
-def code_tab(names: list[str]):
-    with gr.Tab("Code"):
+def compare_tab(classifier, shown):
+    """Sentence A (the explained one) beside sentence B: cosine per pooling, both predictions per head, both shapes."""
+    with gr.Tab("Compare", id="compare"):
+        gr.Markdown("The explained sentence (**A**) beside a second sentence (**B**): each pooling's cosine between the "
+                    "two sentence vectors, what each head predicts for both, and both shape traces.")
+        with gr.Row():
+            other = gr.Textbox(compare_views.TEACHING_PAIR[1], label="sentence B (Enter compares)", lines=1,
+                               max_length=MAX_CHARS, elem_id="compare-text", scale=4)
+            pair = gr.Button(f'"{compare_views.TEACHING_PAIR[0]}" vs "{compare_views.TEACHING_PAIR[1]}"',
+                             elem_id="teaching-pair", scale=1)
+        summary = gr.Markdown(elem_id="compare-summary")
+        figure = gr.Plot(label="cosine per pooling", elem_id="compare-figure")
+        table = gr.Dataframe(headers=compare_views.COMPARE_HEADERS, interactive=False, wrap=True, elem_id="compare-table")
+        shapes = gr.Dataframe(headers=compare_views.SHAPE_COMPARE_HEADERS, interactive=False, wrap=True,
+                              label="shape trace of both", elem_id="compare-shapes")
+
+    @user_errors
+    def fill(a_text: str, b_text: str):
+        if not (b_text or "").strip():
+            return {summary: "Type a second sentence B to compare with.", figure: None, table: None, shapes: None}
+        a, b = explain(classifier, sentence(a_text)), explain(classifier, sentence(b_text))
+        return {summary: compare_views.compare_summary(a, b), figure: compare_views.compare_figure(a, b),
+                table: compare_views.compare_table(a, b), shapes: compare_views.compare_shapes(a, b)}
+
+    outputs = [summary, figure, table, shapes]
+    other.submit(fill, [shown, other], outputs, api_visibility="private", **MODEL)
+    return pair, other, Lab(fill, [other], outputs)
+
+
+def code_tab(names: list[str]) -> list:
+    with gr.Tab("Code", id="code"):
         gr.Markdown("The PyTorch lines that make each sentence vector, ready for a LightningModule's `forward`.")
         choice = gr.Dropdown(names, value=names[0], label="pooling")
         code = gr.Code(views.code_for(names[0]), language="python", label="code", interactive=False)
 
-    @user_errors
     def code_for(name: str) -> str:
         """The PyTorch lines for one pooling."""
+        if not isinstance(name, str) or name not in names:
+            raise InputError(f"unknown pooling {name!r}; valid: {', '.join(names)}")
         return views.code_for(name)
 
-    choice.change(code_for, choice, code, api_name="code")
+    choice.change(user_errors(code_for), choice, code, api_visibility="private")
+    return [(code_for, "code", {})]
 
 
-def cached(expl: Explanation) -> Explanation:
-    """What a session keeps for the slider: hidden states in float16 to halve the memory."""
-    return dataclasses.replace(expl, hidden_states=expl.hidden_states.astype(np.float16))
+def register_api(classifier, more: list):
+    """The text -> JSON endpoints: /predict, /explain, /shapes, /pooling, /compare, and the tabs' own (`more`)."""
 
-
-def register_api(classifier):
-    """The text -> JSON endpoints: /predict, /explain, /shapes, /pooling (usable without a browser session)."""
-
-    @user_errors
     def predict(text: str) -> dict:
         """Class probabilities of the main head."""
-        return views.prediction(explain(classifier, text))
+        return views.prediction(explain(classifier, sentence(text)))
 
-    @user_errors
     def explain_json(text: str) -> dict:
         """The whole explanation as JSON: tokens, shapes, prediction, every pooled vector and head."""
-        return views.to_json(explain(classifier, text))
+        return views.to_json(explain(classifier, sentence(text)))
 
-    @user_errors
     def shapes(text: str) -> list:
-        """The shape trace: [{name, shape, dtype, note}, ...]."""
-        return [vars(r) for r in explain(classifier, text).shapes]
+        """The shape trace: [{name, shape, named, dtype, note}, ...] (named: with dimension names, e.g. (B=1, T=5))."""
+        return [{**vars(r), "named": views.named_shape(r.name, r.shape)} for r in explain(classifier, sentence(text)).shapes]
 
-    @user_errors
     def pooled(text: str) -> dict:
         """Every pooling's vector, norm and head prediction (or null: no head trained)."""
-        return views.to_json(explain(classifier, text))["poolings"]
+        return views.to_json(explain(classifier, sentence(text)))["poolings"]
 
-    for fn, name in [(predict, "predict"), (explain_json, "explain"), (shapes, "shapes"), (pooled, "pooling")]:
-        gr.api(fn, api_name=name, **MODEL)
+    def compare(text: str, other: str) -> dict:
+        """Two sentences: each pooling's cosine between them, both predictions per head, both shape traces."""
+        return compare_views.compare_json(explain(classifier, sentence(text)), explain(classifier, sentence(other)))
+
+    ours = [(predict, "predict"), (explain_json, "explain"), (shapes, "shapes"), (pooled, "pooling"), (compare, "compare")]
+    for fn, name, kwargs in [(fn, name, MODEL) for fn, name in ours] + more:
+        gr.api(user_errors(fn), api_name=name, **kwargs)
 
 
 def poolings_of(classifier) -> list[str]:

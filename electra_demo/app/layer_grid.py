@@ -1,36 +1,47 @@
 """The layer x pooling tab: every pooling on every layer (drift, similarity, heads as an exploratory probe)."""
 import gradio as gr
 
+from ..errors import InputError
 from ..lab.layer_grid import layer_grid
 from ..views import layer_grid as views
-from .common import MODEL, user_errors
+from .common import MODEL, Lab, sentence, user_errors
 
 
-def layer_tab(classifier, text_box):
+def layer_tab(classifier, shown) -> Lab:
     L = classifier.model.config.num_hidden_layers
-    with gr.Tab("Layer x pooling"):
-        gr.Markdown("Every pooling applied to every layer's hidden states (layer 0 = embeddings).")
+    with gr.Tab("Layer x pooling", id="layer-x-pooling"):
+        gr.Markdown("Every pooling applied to every layer's hidden states (layer 0 = embeddings), for the explained "
+                    "sentence.")
         layer = gr.Slider(0, L, value=L, step=1, label="layer for the similarity matrix", elem_id="grid-layer")
-        run = gr.Button("Run layer grid", elem_id="run-layers")
-        drift = gr.Plot(label="drift across layers")
-        sim = gr.Plot(label="similarity between poolings at the chosen layer")
+        drift = gr.Plot(label="drift across layers", elem_id="layer-drift")
+        sim = gr.Plot(label="similarity between poolings at the chosen layer", elem_id="layer-similarity")
         gr.Markdown("**Exploratory probe.** The trained heads were trained on the last layer; below they read earlier "
                     "layers too. That shows what a head can read there, not what the model predicts.")
         probe = gr.Plot(label="exploratory probe: heads on every layer")
         with gr.Accordion("numbers (JSON)", open=False):
             raw = gr.JSON()
 
+    def check(at_layer):
+        if not isinstance(at_layer, (int, float)) or isinstance(at_layer, bool) or not 0 <= at_layer <= L:
+            raise InputError(f"layer must be a number from 0 to {L}")
+        return int(at_layer)
+
     @user_errors
-    def run_grid(sentence: str, at_layer: int):
-        """Every pooling on every layer: drift, pairwise similarity, heads as an exploratory probe."""
-        g = layer_grid(classifier, sentence)
-        return {drift: views.layer_drift(g), sim: views.layer_similarity(g, int(at_layer)), probe: views.layer_probe(g),
+    def fill(text: str, at_layer: int):
+        g = layer_grid(classifier, sentence(text))
+        return {drift: views.layer_drift(g), sim: views.layer_similarity(g, check(at_layer)), probe: views.layer_probe(g),
                 raw: views.layer_grid_json(g)}
 
     @user_errors
-    def redraw(sentence: str, at_layer: int):
-        """The similarity matrix between poolings at one layer."""
-        return views.layer_similarity(layer_grid(classifier, sentence), int(at_layer))
+    def redraw(text: str, at_layer: int):
+        return views.layer_similarity(layer_grid(classifier, sentence(text)), check(at_layer))
 
-    run.click(run_grid, [text_box, layer], [drift, sim, probe, raw], api_name="layer_grid", **MODEL)
-    layer.release(redraw, [text_box, layer], sim, api_name="layer_similarity", trigger_mode="always_last", **MODEL)
+    # .change fires for the number box, the keyboard and the drag alike (release alone missed the box: issue 11.10)
+    layer.change(redraw, [shown, layer], sim, api_visibility="private", trigger_mode="always_last",
+                 show_progress="hidden", **MODEL)
+
+    def layer_grid_api(text: str) -> dict:
+        """Every pooling on every layer as JSON: drift, pairwise similarity, heads as an exploratory probe."""
+        return views.layer_grid_json(layer_grid(classifier, sentence(text)))
+
+    return Lab(fill, [layer], [drift, sim, probe, raw], [(layer_grid_api, "layer_grid", MODEL)])

@@ -27,11 +27,11 @@ def main(argv=None):
 
     classifier = load_classifier(args.checkpoint)  # loaded once, shared by every request
     from .common import launch_kwargs
-    from .page import build_demo
+    from .page import CSS, HEAD, build_demo
 
     demo = build_demo(classifier)
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs(demo, CSS, HEAD))
 
 
 def cli_main(argv=None):

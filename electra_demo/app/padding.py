@@ -1,24 +1,25 @@
 """The padding lab tab: the explained sentence with N pads, right and left, alone and batched."""
 import gradio as gr
 
+from ..errors import InputError
 from ..lab.explain import MAX_CHARS
 from ..lab.padding import DEFAULT_OTHER, MAX_PADS, SIDES, padding_lab
 from ..views import padding as views
-from .common import MODEL, user_errors
+from .common import MODEL, Lab, sentence, user_errors
 
 
-def padding_tab(classifier, text_box):
-    with gr.Tab("Padding lab"):
-        gr.Markdown("The same sentence with N [PAD] tokens (attention_mask 0), right and left padding. Masked poolings "
-                    "must not move; the hand-written unmasked mean / max / `h[:, 0]` do. Each naive vector goes through "
-                    "the trained head of the pooling it imitates (naive_mean -> mean head ...).")
+def padding_tab(classifier, shown) -> Lab:
+    with gr.Tab("Padding lab", id="padding-lab"):
+        gr.Markdown("The explained sentence with N [PAD] tokens (attention_mask 0), right and left padding. Masked "
+                    "poolings must not move; the hand-written unmasked mean / max / `h[:, 0]` do. Each naive vector goes "
+                    "through the trained head of the pooling it imitates (naive_mean -> mean head ...).")
         with gr.Row():
             n = gr.Slider(0, MAX_PADS, value=64, step=1, label="N pad tokens (largest in the sweep)", elem_id="pad-slider")
             side = gr.Radio(list(SIDES), value="right", label="side for the vector view")
-        other = gr.Textbox(DEFAULT_OTHER, label="a longer sentence to batch with", max_length=MAX_CHARS, lines=1)
-        run = gr.Button("Run padding lab", elem_id="run-padding")
+        other = gr.Textbox(DEFAULT_OTHER, label="a longer sentence to batch with (Enter re-runs)", max_length=MAX_CHARS,
+                           lines=1, elem_id="pad-other")
         summary = gr.Markdown(elem_id="padding-summary")
-        curves = gr.Plot(label="distance and cosine to the N = 0 vector")
+        curves = gr.Plot(label="distance and cosine to the N = 0 vector", elem_id="padding-curves")
         vectors = gr.Plot(label="vectors at N pads")
         preds = gr.Dataframe(label="predictions of each head as N grows", interactive=False, wrap=True)
         batched = gr.Dataframe(label="alone vs batched with the longer sentence", interactive=False, wrap=True)
@@ -26,12 +27,22 @@ def padding_tab(classifier, text_box):
             raw = gr.JSON()
 
     @user_errors
-    def run_padding(text: str, n_pads: int, other: str, side: str):
-        """Padding sweep: every pooling's distance/cosine to its unpadded vector, head predictions, batched check."""
-        lab = padding_lab(classifier, text, int(n_pads), other)
+    def fill(text: str, n_pads: int, other_text: str, pad_side: str):
+        lab = padding_lab(classifier, sentence(text), int(n_pads), sentence(other_text) if other_text.strip() else "")
         return {summary: views.padding_summary(lab), curves: views.padding_curves(lab),
-                vectors: views.padding_vectors(lab, side), preds: views.padding_table(lab),
+                vectors: views.padding_vectors(lab, pad_side), preds: views.padding_table(lab),
                 batched: views.batched_table(lab), raw: views.padding_json(lab)}
 
-    gr.on([run.click, side.change], run_padding, [text_box, n, other, side], [summary, curves, vectors, preds, batched, raw],
-          api_name="padding_lab", **MODEL)
+    outputs = [summary, curves, vectors, preds, batched, raw]
+    gr.on([n.release, side.change, other.submit], fill, [shown, n, other, side], outputs, api_visibility="private",
+          trigger_mode="always_last", **MODEL)
+
+    def padding_api(text: str, n_pads: int = 64, other: str = "", side: str = "right") -> dict:
+        """Padding sweep as JSON: every pooling's distance/cosine to its unpadded vector, head predictions, batched check."""
+        if not isinstance(n_pads, int) or isinstance(n_pads, bool) or not 0 <= n_pads <= MAX_PADS:
+            raise InputError(f"n_pads must be a whole number from 0 to {MAX_PADS}")
+        if side not in SIDES or not isinstance(other, str):
+            raise InputError(f"side must be one of {', '.join(SIDES)}, and other a text")
+        return views.padding_json(padding_lab(classifier, sentence(text), n_pads, sentence(other) if other.strip() else ""))
+
+    return Lab(fill, [n, other, side], outputs, [(padding_api, "padding_lab", MODEL)])

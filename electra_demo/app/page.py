@@ -1,19 +1,25 @@
 """build_demo(classifier) -> gr.Blocks: the explorer page. It only places components and formats an Explanation.
 
-One click runs `explain` once (one forward pass) and fills every main view; the layer slider re-draws
-the heatmap from the explanation cached in gr.State. The lab tabs read the same sentence box.
+One source of truth: `shown` holds the explained sentence; Explain (button, Enter, an example, a misclassified row,
+a shared link) runs `explain` once for every main view, then every lab tab on that same sentence. Editing the box
+does not re-run anything: a banner marks the views as showing the previous sentence until Explain (no forward pass
+per keystroke on a shared 2-core server, and a projected view never changes under the teacher's typing).
+The URL carries the sentence, the tab and the controls, so a link reopens the same view.
 """
 import os
+import re
+import tempfile
 
 import gradio as gr
 
 from ..checkpoint import LoadedModel
 from ..lab.explain import MAX_CHARS, explain
+from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import MODEL, QUEUE_SIZE, STATE_TTL, user_errors
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors
 from .dataset import dataset_tab
-from .explain import cached, code_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
+from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
 from .layer_grid import layer_tab
 from .padding import padding_tab
 from .pooler_output import pooler_tab
@@ -26,54 +32,167 @@ EXAMPLES = [
 ]
 EXAMPLE_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples",
                             "reviews.tsv")
+STALE = ("**The views still show the last explained sentence.** Press Enter or Explain to show this one.")
+URL_KEYS = ("sentence", "tab", "layer", "b", "pads", "pooling")  # query parameters of a shareable link
+
+CSS = """
+#stale { border-left: 4px solid #d6604d; padding-left: 8px; }
+#stale:empty, #stale .prose:empty { display: none; }
+.js-plotly-plot, .plot-container { width: 100% !important; }
+@media (max-width: 640px) {
+  .tab-container, [role=tablist] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
+  [role=tablist] button { flex: 0 0 auto; }
+  .overflow-menu, .overflow-item-selected, button.overflow-dropdown { display: none !important; }
+  .table-wrap td, .table-wrap th { min-width: 5.5em; word-break: normal !important; overflow-wrap: anywhere; }
+  .table-wrap td:last-child, .table-wrap th:last-child { min-width: 14em; }
+  .gradio-container { padding: 4px !important; }
+}
+"""
+# The browser side of the shareable URL and of plots in hidden tabs (plain functions on window, used by events' js).
+HEAD = """<script>
+window.electraTab = () => {
+  const b = document.querySelector('#tabs [role=tab][aria-selected=true]');
+  return b ? b.innerText.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') : '';
+};
+window.electraSync = (vals) => {
+  const u = new URL(window.location.href);
+  for (const [k, v] of Object.entries(vals)) {
+    if (v === null || v === undefined || v === '') u.searchParams.delete(k); else u.searchParams.set(k, String(v));
+  }
+  const tab = window.electraTab(); if (tab) u.searchParams.set('tab', tab);
+  window.history.replaceState(null, '', u.toString());
+  return u.toString();
+};
+window.electraResize = () => {  // plots drawn in a hidden tab come back at the wrong width: redraw at the real one
+  for (const t of [50, 250]) setTimeout(() => {
+    window.dispatchEvent(new Event('resize'));
+    document.querySelectorAll('.js-plotly-plot').forEach(p => { if (p.offsetParent && window.Plotly) window.Plotly.Plots.resize(p); });
+  }, t);
+};
+</script>"""
 
 
-def lab_tabs(classifier: LoadedModel, text_box, dataset_files: list[str] | None = None):
-    """The five lab tabs, inside the current gr.Tabs; returns the dataset tab's (misclassified table, state)."""
-    padding_tab(classifier, text_box)
-    pooler_tab(classifier)
-    attribution_tab(classifier, text_box)
-    layer_tab(classifier, text_box)
-    return dataset_tab(classifier, dataset_files)
+def slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def restore(params: dict, L: int, tabs: list[str]) -> dict:
+    """The view a shared URL asks for, each value checked (a bad one falls back to the default, never to an error)."""
+    def number(key, lo, hi, default):
+        try:
+            v = int(params.get(key, default))
+        except (TypeError, ValueError):
+            return default
+        return min(max(v, lo), hi)
+
+    text = (params.get("sentence") or "").strip()[:MAX_CHARS] or EXAMPLES[0]
+    return dict(sentence=text, tab=params.get("tab") if params.get("tab") in tabs else tabs[0], layer=number("layer", 0, L, L),
+                b=(params.get("b") if "b" in params else compare_views.TEACHING_PAIR[1])[:MAX_CHARS],
+                pads=params.get("pads"), pooling=params.get("pooling"))
 
 
 def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) -> gr.Blocks:
     L = classifier.model.config.num_hidden_layers
     files = [EXAMPLE_DATA] if dataset_files is None else dataset_files
-    with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False) as demo:  # no telemetry, no version check
+    with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
-                    "the hidden states of each layer and every pooling side by side.")
-        state = gr.State(None, time_to_live=STATE_TTL)
+                    "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence.")
+        gr.Markdown(views.model_card(classifier), elem_id="model-card")
         with gr.Row():
             with gr.Column(scale=3):
-                text = gr.Textbox(label="sentence", lines=2, max_length=MAX_CHARS, elem_id="input-text",
-                                  placeholder="Type a sentence and press Enter")
-                run = gr.Button("Explain", variant="primary", elem_id="run")
-                gr.Examples(EXAMPLES, inputs=text, cache_examples=False)
+                text = gr.Textbox(EXAMPLES[0], label="sentence", lines=1, max_lines=6, max_length=MAX_CHARS,
+                                  elem_id="input-text", placeholder="Type a sentence and press Enter")
+                with gr.Row():
+                    run = gr.Button("Explain", variant="primary", elem_id="run")
+                    copy = gr.Button("Copy link to this view", elem_id="copy-link", size="md")
+                    export = gr.Button("Export JSON + CSV", elem_id="export", size="md")
+                examples = gr.Dataset(components=["textbox"], samples=[[s] for s in EXAMPLES],
+                                      label="Examples (click one to explain it)", elem_id="examples", type="index")
+                link = gr.Textbox(label="link to this view", interactive=False, elem_id="share-link", visible=False)
+                files_out = gr.File(label="explanation (JSON) and pooled vectors (CSV)", file_count="multiple",
+                                    visible=False, elem_id="export-files")
             with gr.Column(scale=2):
+                stale = gr.Markdown("", elem_id="stale")
+                shown_md = gr.Markdown(elem_id="shown")
                 label = gr.Label(num_top_classes=len(classifier.labels), label="prediction", elem_id="prediction")
                 note = gr.Markdown(elem_id="note")
-        with gr.Tabs():
+        shown = gr.Textbox(visible="hidden", elem_id="shown-text", label="explained sentence")  # THE sentence
+        with gr.Tabs(elem_id="tabs") as tabs:
             formatters = shapes_tab()
             slider, heatmap, hidden = hidden_tab(L)
             formatters.update(hidden)
             formatters.update(pooling_tab())
-            code_tab(poolings_of(classifier))
-            wrong, data_state = lab_tabs(classifier, text, files)
+            pair, other, compare = compare_tab(classifier, shown)
+            apis = code_tab(poolings_of(classifier))
+            padding = padding_tab(classifier, shown)
+            apis += pooler_tab(classifier)
+            attribution = attribution_tab(classifier, shown)
+            grid = layer_tab(classifier, shown)
+            wrong, data_state, dataset = dataset_tab(classifier, files)
+        tab_ids = ["shape-trace", "hidden-states", "pooling-side-by-side", "compare", "code", "padding-lab",
+                   "where-is-my-pooler-output", "pooling-attribution", "layer-x-pooling", "dataset"]
         formatters = {label: lambda e, layer: views.prediction(e), note: lambda e, layer: views.note_markdown(e),
                       **formatters}
+        labs = [compare, padding, attribution, grid]
 
         @user_errors
-        def explore(sentence: str, layer: int):
-            """Explain one sentence and fill every main view (the page's own run)."""
-            expl = explain(classifier, sentence)
-            return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, state: cached(expl)}
+        def explore(text_: str, layer: int):
+            """Explain one sentence and fill every main view; it becomes the sentence every tab shows."""
+            expl = explain(classifier, sentence(text_))
+            shown_text = f"Showing: “{expl.text[:300]}{'…' if len(expl.text) > 300 else ''}”"
+            return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text,
+                    shown_md: gr.Markdown(shown_text), stale: ""}
+
+        lab_inputs = [x for lab in labs for x in lab.inputs]
+        lab_outputs = [x for lab in labs for x in lab.outputs]
+
+        def run_labs(text_: str, *controls):
+            """Every lab tab on the explained sentence (one queue slot, one after another)."""
+            out, i = {}, 0
+            for lab in labs:
+                out.update(lab.fill(text_, *controls[i:i + len(lab.inputs)]))
+                i += len(lab.inputs)
+            return out
 
         @user_errors
-        def redraw(expl, layer: int):
-            if expl is None:
-                return gr.skip()  # nothing explained yet: the slider just moves
-            return views.hidden_heatmap(expl, int(layer))
+        def redraw(text_: str, layer: int):
+            return views.hidden_heatmap(explain(classifier, sentence(text_)), int(layer))
+
+        @user_errors
+        def export_files(text_: str):
+            """The explanation as JSON and the pooled vectors as CSV, as two files to download."""
+            import json
+
+            expl = explain(classifier, sentence(text_))
+            folder = tempfile.mkdtemp(prefix="electra-export-")
+            paths = [os.path.join(folder, "explanation.json"), os.path.join(folder, "pooled_vectors.csv")]
+            with open(paths[0], "w", encoding="utf-8") as f:
+                json.dump(views.to_json(expl), f, ensure_ascii=False)
+            with open(paths[1], "w", encoding="utf-8") as f:
+                f.write(views.pooled_csv(expl))
+            return gr.File(paths, visible=True)
+
+        sync_js = ("(s, l, b, p, q) => { window.electraSync({sentence: s, layer: l, b: b, pads: p, pooling: q}); "
+                   "window.electraResize(); }")
+        sync_inputs = [shown, slider, other, padding.inputs[0], attribution.inputs[0]]
+
+        def explain_chain(*triggers, pre=None):
+            """Explain the box's sentence, then every lab tab on it, then put it in the URL."""
+            ev = gr.on(list(triggers), explore, [text, slider], [*formatters, shown, shown_md, stale],
+                       api_visibility="private", **MODEL) if pre is None else pre.then(
+                explore, [text, slider], [*formatters, shown, shown_md, stale], api_visibility="private", **MODEL)
+            ev.success(run_labs, [shown, *lab_inputs], lab_outputs, api_visibility="private", **MODEL).then(
+                None, sync_inputs, None, js=sync_js)
+            return ev
+
+        explain_chain(run.click, text.submit)
+        text.input(None, [text, shown], stale, js=f"(t, s) => (t.trim() && t.trim() !== (s || '').trim()) ? {STALE!r} : ''")
+        slider.change(redraw, [shown, slider], heatmap, api_visibility="private", trigger_mode="always_last",
+                      show_progress="hidden", **MODEL).then(None, sync_inputs, None, js=sync_js)
+        explain_chain(pre=examples.click(lambda i: EXAMPLES[i], examples, text, api_visibility="private"))
+        explain_chain(pre=pair.click(lambda: compare_views.TEACHING_PAIR, None, [text, other], api_visibility="private"))
+        other.submit(None, sync_inputs, None, js=sync_js)
+        tabs.change(None, sync_inputs, None, js=sync_js)
 
         def send(view, evt: gr.SelectData):
             """A clicked misclassified row: its full sentence into the box."""
@@ -81,12 +200,26 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
                 return gr.skip()
             return view.texts[int(evt.row_value[0])]
 
-        outputs = [*formatters, state]
-        gr.on([run.click, text.submit], explore, [text, slider], outputs, api_name="explore", **MODEL)
-        slider.change(redraw, [state, slider], heatmap, api_visibility="private", trigger_mode="always_last",
-                      show_progress="hidden")
-        wrong.select(send, data_state, text, api_visibility="private").then(explore, [text, slider], outputs,
-                                                                           api_visibility="private", **MODEL)
-        register_api(classifier)
+        explain_chain(pre=wrong.select(send, data_state, text, api_visibility="private"))
+        copy.click(None, None, link, js="() => { const u = window.location.href; "
+                   "try { navigator.clipboard.writeText(u); } catch (e) {} return u; }").then(
+            lambda: gr.Textbox(visible=True), None, link, api_visibility="private")
+        export.click(export_files, shown, files_out, api_visibility="private", **MODEL)
+
+        def opening(request: gr.Request):
+            """Opens ready: the shared URL's view (or the first example), explained as soon as the page loads."""
+            v = restore(dict(request.query_params) if request else {}, L, tab_ids)
+            out = {text: v["sentence"], slider: v["layer"], other: v["b"], tabs: gr.Tabs(selected=v["tab"])}
+            if v["pads"] is not None and str(v["pads"]).isdigit():
+                out[padding.inputs[0]] = min(int(v["pads"]), 512)
+            if v["pooling"] in [c[1] for c in attribution.inputs[0].choices]:
+                out[attribution.inputs[0]] = v["pooling"]
+            return out
+
+        load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[0], attribution.inputs[0]],
+                         api_visibility="private")
+        explain_chain(pre=load)
+        load.then(dataset.fill, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
+        register_api(classifier, apis + [a for lab in labs for a in lab.api])
     demo.queue(max_size=QUEUE_SIZE)
     return demo

@@ -7,10 +7,10 @@ from ..views import pooler_output as views
 from .common import user_errors
 
 
-def pooler_tab(classifier):
+def pooler_tab(classifier) -> list:
     ex = explain_pooler(classifier)
     names = list(ex.snippets)
-    with gr.Tab("Where is my pooler_output?"):
+    with gr.Tab("Where is my pooler_output?", id="where-is-my-pooler-output"):
         gr.Markdown(views.pooler_markdown(ex))
         with gr.Row():
             gr.Code(ex.bert_pooler_source, language="python", label="transformers: BertPooler", interactive=False)
@@ -18,13 +18,18 @@ def pooler_tab(classifier):
         choice = gr.Dropdown(names, value=names[0], label="pooling for the LightningModule", elem_id="snippet-pooling")
         code = gr.Code(ex.snippets[names[0]], language="python", label="LightningModule", interactive=False)
         with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON(views.pooler_json(ex))
+            gr.JSON(views.pooler_json(ex))
 
-    @user_errors
-    def snippet(name: str):
-        """A complete LightningModule for one pooling, plus the live pooler_output facts as JSON."""
-        if name not in ex.snippets:
+    def snippet(name: str) -> str:
+        """A complete LightningModule for one pooling."""
+        if not isinstance(name, str) or name not in ex.snippets:
             raise InputError(f"unknown pooling {name!r}; valid: {', '.join(names)}")
-        return {code: ex.snippets[name], raw: views.pooler_json(ex)}
+        return ex.snippets[name]
 
-    choice.change(snippet, choice, [code, raw], api_name="pooler_output")
+    choice.change(user_errors(snippet), choice, code, api_visibility="private")
+
+    def pooler_api(pooling: str = names[0]) -> dict:
+        """The live pooler_output facts (BertModel vs ElectraModel) and a complete LightningModule for one pooling."""
+        return {"lightning_module": snippet(pooling), **views.pooler_json(ex)}
+
+    return [(pooler_api, "pooler_output", {})]

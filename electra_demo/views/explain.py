@@ -3,21 +3,30 @@
 Tokens sit on numeric axes with tick text, so repeated tokens ("the" twice) keep their own rows.
 Shapes carry dimension names: B batch, T tokens, E embedding size, H hidden size, L layers, C classes.
 """
+import html
+import os
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import pooling
+from ..checkpoint import LoadedModel
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, layout, rounded, token_axis, zmax
+from .common import DIVERGING, SEQUENTIAL, escape, layout, rounded, token_axis, zmax
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
 POOL_HEADERS = ["pooling", "kind", "shape", "norm", "head prediction", "prob", "what it is"]
 TOKEN_HEADERS = ["position", "token", "id"]
 DIMENSIONS = ("**B** batch (1: one sentence) · **T** tokens · **E** embedding size · **H** hidden size · "
-              "**L** layers · **C** classes")
+              "**L** layers (L+1 hidden states: the embeddings, then each layer) · **C** classes")
+UNK_WARNING = 0.2  # share of [UNK] tokens from which the page warns that the model sees little of the text
+# Dimension names per tensor of the shape trace (ShapeRow.name -> names of its axes); pooled[...] rows are (B, H).
+AXES = {"tokens": "T", "input_ids": "BT", "attention_mask": "BT", "embeddings": "BTE", "embeddings_project": "BTH",
+        "hidden_states": "BTH", "last_hidden_state": "BTH", "pooler_output": "BH", "logits": "BC", "probabilities": "BC"}
 CODE_PREAMBLE = ("# in a LightningModule's forward(self, input_ids, mask):\n"
                  "out = self.electra(input_ids, attention_mask=mask)  # ElectraModel: no pooler_output\n"
                  "h = out.last_hidden_state  # (B, T, H)\n")
@@ -32,12 +41,13 @@ def hidden_heatmap(expl: Explanation, layer: int) -> go.Figure:
     layer = int(min(max(layer, 0), expl.num_layers))
     z = expl.hidden_states[layer]  # (T, H)
     m = zmax(z)
-    fig = go.Figure(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING,
-                               hovertemplate="token %{y}<br>dim %{x}<br>%{z}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", **token_axis(expl.tokens))
-    fig.update_xaxes(title="hidden dimension")
     T, H = z.shape
-    return layout(fig, f"Hidden states, {layer_name(layer, expl.num_layers)}: (T={T}, H={H})", 160 + 14 * min(T, 60))
+    names = [[t] * H for t in escape(expl.tokens)]  # (T, H) the token under the cursor, by name
+    fig = go.Figure(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING, customdata=names,
+                               hovertemplate="token %{y}: %{customdata}<br>dim %{x}<br>%{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", **token_axis(expl.tokens))
+    fig.update_xaxes(title="hidden dimension (H)")
+    return layout(fig, f"Hidden states, {layer_name(layer, expl.num_layers)}: (T={T}, H={H})", 160 + 13 * min(T, 128))
 
 
 def token_trajectories(expl: Explanation) -> go.Figure:
@@ -86,8 +96,22 @@ def prediction(expl: Explanation) -> dict[str, float]:
     return {name: float(p) for name, p in zip(expl.labels, expl.probs)}
 
 
+def named_shape(name: str, shape: str, num_layers: int | None = None) -> str:
+    """"(1, 10, 256)" -> "(B=1, T=10, H=256)"; "5 x (1, 10, 256)" -> "L+1=5 x (B=1, T=10, H=256)"; others unchanged."""
+    m = re.fullmatch(r"(?:(\d+) x )?\(([\d, ]*)\)", shape.strip())
+    axes = AXES.get(name) or ("BH" if name.startswith(("pooled[", "heads[")) else None)
+    if not m or axes is None:
+        return shape
+    dims = [d for d in m.group(2).replace(" ", "").split(",") if d]
+    if len(dims) != len(axes):
+        return shape
+    inner = "(" + ", ".join(f"{a}={d}" for a, d in zip(axes, dims)) + ")"
+    return f"L+1={m.group(1)} x {inner}" if m.group(1) else inner
+
+
 def shape_table(expl: Explanation) -> pd.DataFrame:
-    return pd.DataFrame([[r.name, r.shape, r.dtype, r.note] for r in expl.shapes], columns=SHAPE_HEADERS)
+    return pd.DataFrame([[r.name, named_shape(r.name, r.shape), r.dtype, r.note] for r in expl.shapes],
+                        columns=SHAPE_HEADERS)
 
 
 def token_table(expl: Explanation) -> pd.DataFrame:
@@ -111,9 +135,56 @@ def code_for(name: str) -> str:
     return f"{CODE_PREAMBLE}{init}{rec.forward_code}\n{tail}"
 
 
+def unk_share(expl: Explanation) -> tuple[int, int]:
+    """([UNK] tokens, real tokens): [CLS] and [SEP] added by the tokenizer are not counted."""
+    real = expl.tokens[1:-1]
+    return sum(t == "[UNK]" for t in real), len(real)
+
+
+def warnings(expl: Explanation) -> list[str]:
+    """What a practitioner should know before trusting the numbers: truncation, a text the tokenizer barely knows."""
+    out = []
+    if expl.truncation_note:
+        out.append(f"{expl.truncation_note} (the model reads at most {expl.max_length}): the views show the first part only.")
+    unk, real = unk_share(expl)
+    if real and unk / real >= UNK_WARNING:
+        out.append(f"{unk} of {real} tokens are [UNK] (words the tokenizer does not know): the model sees little of "
+                   "this text, so its prediction says little about it.")
+    return out
+
+
 def note_markdown(expl: Explanation) -> str:
-    head = f"Main head: **{expl.main_pooling}** pooling, {len(expl.tokens)} tokens."
-    return head + (f" **Note: {expl.truncation_note}** (max_length {expl.max_length})." if expl.truncation_note else "")
+    head = f"Main head: **{expl.main_pooling}** pooling, {len(expl.tokens)} tokens (T={len(expl.tokens)})."
+    return head + "".join(f"\n\n**Warning:** {w}" for w in warnings(expl))
+
+
+def pooled_csv(expl: Explanation) -> str:
+    """The pooled vectors as CSV: one row per pooling (its head's label and probability), then dim_0 .. dim_{H-1}."""
+    names = list(expl.pooled)
+    H = len(expl.pooled[names[0]])
+    lines = [",".join(["pooling", "head_label", "head_prob"] + [f"dim_{i}" for i in range(H)])]
+    for p in names:
+        hp = expl.heads[p]
+        lines.append(",".join([p, hp.label if hp else "", f"{hp.prob:.6g}" if hp else ""]
+                              + [f"{x:.6g}" for x in expl.pooled[p]]))
+    return "\n".join(lines) + "\n"
+
+
+def model_card(classifier: LoadedModel) -> str:
+    """The loaded model in one paragraph: name, size, labels, accuracy from its card, where it came from."""
+    cfg, info = classifier.model.config, classifier.info
+    n = info.get("n_parameters") or sum(p.numel() for p in classifier.model.parameters())
+    name = os.path.basename(os.path.normpath(classifier.source)) or classifier.source or "model"
+    acc = info.get("val_accuracy") or {}
+    main = classifier.main_pooling
+    acc_text = (f"; dev accuracy {acc[main]:.1%} ({main} head, {info.get('n_val', '?')} sentences of "
+                f"{os.path.basename(str(info.get('val_file', 'the validation file')))})" if main in acc else
+                "; no accuracy recorded in its card")
+    return (f"**Model: {html.escape(name)}** ({n / 1e6:.1f} M parameters, L={cfg.num_hidden_layers} layers, "
+            f"H={cfg.hidden_size}, E={getattr(cfg, 'embedding_size', cfg.hidden_size)}, "
+            f"max {classifier.max_length} tokens; labels {', '.join(map(html.escape, classifier.labels))}{acc_text}; "
+            f"trained as {html.escape(str(info.get('backbone', 'unknown')))}). "
+            f"Source: `{html.escape(os.path.relpath(classifier.source) if os.path.exists(classifier.source) else classifier.source)}`.")
 
 
 def to_json(expl: Explanation) -> dict:
