@@ -206,19 +206,28 @@ def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
     return LoadedModel(model.eval(), _tokenizer(source), source)
 
 
-def _load_ckpt(path: str) -> LoadedModel:
-    """A Lightning .ckpt from our training: loaded with weights_only=True, never unpickled unsafely."""
+def read_ckpt(path: str) -> dict:
+    """A Lightning .ckpt as a dict, loaded with weights_only=True: a pickle that would import or run anything is
+    refused as UNSAFE, an empty, text or truncated file as unreadable."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)", str(e))
         if not found:
             raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or another format)") from e
         raise CheckpointError(f"{path} is UNSAFE: loading it would run or import {found.group(1)} (arbitrary code in a "
                               "pickle); refused", cli="export it to a safetensors folder where it was made") from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0][:120]})") from e
-    info = ckpt.get("electra_demo") if isinstance(ckpt, dict) else None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (it holds a {type(ckpt).__name__})")
+    return ckpt
+
+
+def _load_ckpt(path: str) -> LoadedModel:
+    """A Lightning .ckpt from our training: loaded with weights_only=True, never unpickled unsafely."""
+    ckpt = read_ckpt(path)
+    info = ckpt.get("electra_demo")
     if not isinstance(info, dict) or "config" not in info:
         raise CheckpointError(f"{path} was not written by electra_demo's training (no 'electra_demo' entry)")
     with tempfile.TemporaryDirectory() as tmp:

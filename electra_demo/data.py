@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import random
 
 import torch
 
@@ -23,9 +24,17 @@ def pad_batch(ids: list[list[int]], pad_id: int):
     return input_ids, attention_mask
 
 
+MAX_LINE_CHARS = 1 << 20  # a longer physical line is refused before it is read whole (a 1 GB line costs 1 MiB)
+
+
+def labels_path(data_file: str, labels_file: str | None = None) -> str:
+    """Where label names are looked for: --labels, else labels.json beside the data file."""
+    return labels_file or os.path.join(os.path.dirname(os.path.abspath(data_file)), "labels.json")
+
+
 def load_label_names(data_file: str, labels_file: str | None = None) -> list[str] | None:
     """Label names from --labels, or from a labels.json ({"0": "negative", ...}) beside the data."""
-    path = labels_file or os.path.join(os.path.dirname(os.path.abspath(data_file)), "labels.json")
+    path = labels_path(data_file, labels_file)
     if not os.path.exists(path):
         if labels_file:
             raise DataError(f"labels file {labels_file} not found", cli="pass an existing JSON file mapping ids to names")
@@ -58,13 +67,30 @@ def read_rows(path: str, text_column: str = "sentence", label_column: str | None
     except UnicodeDecodeError as e:
         raise DataError(f"{name} is not UTF-8 text; save it as UTF-8") from e
     except csv.Error as e:
+        if "field limit" in str(e):
+            raise DataError(f"{name} has a field longer than {csv.field_size_limit():,} characters; shorten it "
+                            "(or check for a stray quote that runs on)") from e
         raise DataError(f"{name} is not a readable TSV/CSV ({e}); check the quoting, the delimiters and very long lines") from e
+
+
+def _bounded_lines(f, name):
+    """The file's lines, each read with a size limit: an over-long line is refused after MAX_LINE_CHARS characters."""
+    n = 0
+    while True:
+        line = f.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{name} line {n} is longer than {MAX_LINE_CHARS:,} characters; split or shorten it")
+        yield line
 
 
 def _read_rows(path, text_column, label_column, name):
     delim = _delimiter(path)
     texts, labels, lines = [], [], []
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as raw:
+        f = _bounded_lines(raw, name)
         if delim is None:
             for n, line in enumerate(f, start=1):
                 if line.strip():
@@ -129,6 +155,20 @@ def read_labelled(path, text_column="sentence", label_column="label", label_name
                         ui="type the right name in 'label column'")
     names = label_names or load_label_names(path) or infer_label_names(raw)
     return texts, label_ids(raw, names, name or path, lines), names
+
+
+def split_stratified(labels: list[int], fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """(train indices, held-out indices): `fraction` of every class held out (at least one row of a class with two
+    or more), chosen by a seeded shuffle, so the same file, fraction and seed give the same split."""
+    rng = random.Random(seed)
+    held = []
+    for c in sorted(set(labels)):
+        idx = [i for i, y in enumerate(labels) if y == c]
+        rng.shuffle(idx)
+        k = min(len(idx) - 1, max(1, round(fraction * len(idx))))
+        held += idx[:k]
+    held_set = set(held)
+    return [i for i in range(len(labels)) if i not in held_set], sorted(held)
 
 
 def make_collate(pad_id):

@@ -88,6 +88,22 @@ def test_unsafe_pickle_is_refused(tmp_path):
         load_classifier(str(path))
 
 
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_an_os_system_pickle_is_called_unsafe_and_never_runs(tmp_path):
+    path, marker = tmp_path / "last.ckpt", tmp_path / "ran"
+    torch.save({"state_dict": {}, "x": _Payload(marker)}, path)
+    with pytest.raises(CheckpointError, match=r"is UNSAFE: loading it would run or import posix.system \(arbitrary code"):
+        load_classifier(str(path))
+    assert not marker.exists()
+
+
 def test_loader_errors(tmp_path, tiny_checkpoint):
     with pytest.raises(CheckpointError, match="is a URL"):
         load_classifier("https://example.com/model")

@@ -110,7 +110,8 @@ def test_predict_reports_accuracy_per_head(trained, tiny_data, tmp_path, capsys)
     summary = predict.main(["--checkpoint", str(out), "--input", str(tiny_data / "dev.tsv"), "--output", str(tmp_path / "p.tsv")])
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last == json.loads(json.dumps(summary))
-    assert last["n"] == 60 and last["accuracy"] == metrics["per_head"]["cls"] and set(last["per_head"]) == set(metrics["per_head"])
+    main = load_classifier(str(out)).main_pooling  # --monitor mean: the best head at the chosen step
+    assert last["n"] == 60 and last["accuracy"] == metrics["per_head"][main] and set(last["per_head"]) == set(metrics["per_head"])
     rows = (tmp_path / "p.tsv").read_text().splitlines()
     assert rows[0].split("\t") == ["sentence", "prediction", "p_negative", "p_positive", "label"] and len(rows) == 61
 

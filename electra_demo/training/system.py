@@ -1,10 +1,11 @@
-"""The Lightning training system around ElectraPoolingClassifier: joint loss over heads, accuracy, AdamW."""
+"""The Lightning training system around ElectraPoolingClassifier: joint loss over heads, accuracy, AdamW with a
+linear warmup/decay schedule whose horizon follows the bound in force (steps, epochs, or --max-time)."""
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.callbacks import Timer
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
-from transformers import get_linear_schedule_with_warmup
 
 from ..model import ElectraPoolingClassifier
 
@@ -19,8 +20,15 @@ def drop_tokens(input_ids, attention_mask, p: float, drop_id: int, keep_ids: lis
 class ClassifierSystem(pl.LightningModule):
     """Trains every head of `model` jointly: loss = mean over heads of cross-entropy.
 
-    Logged: val_acc/<pooling> per head, val_acc (the main head) and val_acc_heads_mean (mean over heads).
+    Logged: val_acc/<pooling> per head, val_acc (the main head), val_acc_heads_mean (mean over heads) and
+    val_acc_best_head (the best head's accuracy): the three things `train --monitor` can select on.
+    The learning rate warms up linearly over warmup_ratio of `horizon` steps, then decays linearly to 0 at `horizon`
+    (the same curve as transformers' get_linear_schedule_with_warmup). `horizon` starts as the step/epoch bound;
+    under a time limit (max_time) it is re-estimated every RESCHEDULE_EVERY steps from the measured time per
+    step, so a time-bounded run ends its decay when time runs out instead of stopping mid-schedule.
     """
+
+    RESCHEDULE_EVERY = 10
 
     def __init__(self, model: ElectraPoolingClassifier, lr: float = 1e-4, weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, tokenizer_files: dict | None = None, token_dropout: float = 0.0,
@@ -32,6 +40,13 @@ class ClassifierSystem(pl.LightningModule):
         C = model.config.num_labels
         self.val_acc = torch.nn.ModuleDict({p: MulticlassAccuracy(num_classes=C, average="micro") for p in model.poolings})
         self.val_acc_heads_mean = MeanMetric()
+        self.horizon = 1  # steps until the learning rate reaches 0; set in configure_optimizers
+
+    def lr_factor(self, step: int) -> float:
+        warmup = int(self.hparams.warmup_ratio * self.horizon)
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (self.horizon - step) / max(1, self.horizon - warmup))
 
     def forward(self, input_ids, attention_mask):
         return self.model(input_ids, attention_mask)  # {pooling: (B, C)}
@@ -61,15 +76,38 @@ class ClassifierSystem(pl.LightningModule):
         self.val_acc_heads_mean.update(correct.mean(0))
         self.log("val_acc_heads_mean", self.val_acc_heads_mean, on_epoch=True, batch_size=len(y))
 
+    def on_validation_epoch_end(self):
+        accs = [self.val_acc[p].compute() for p in self.model.poolings if self.val_acc[p].update_count]
+        if accs:
+            self.log("val_acc_best_head", torch.stack(accs).max())
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        """Under max_time: horizon = steps done + the time left / measured seconds per step (never past the step bound)."""
+        step = self.trainer.global_step
+        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+        if timer is None or timer._duration is None or step < self.RESCHEDULE_EVERY or step % self.RESCHEDULE_EVERY:
+            return
+        per_step = timer.time_elapsed("train") / step
+        bound = max(1, int(self.trainer.estimated_stepping_batches))
+        self.horizon = max(step + 1, min(bound, int(step + timer.time_remaining("train") / per_step)))
+
     def configure_optimizers(self):
         decay = [p for n, p in self.named_parameters() if p.ndim >= 2]
         no_decay = [p for n, p in self.named_parameters() if p.ndim < 2]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        schedule = get_linear_schedule_with_warmup(opt, int(self.hparams.warmup_ratio * total), total)
+        self.horizon = max(1, int(self.trainer.estimated_stepping_batches))
+
+        def factor(step):  # a plain function: LambdaLR's state_dict then stores nothing for it
+            return self.lr_factor(step)
+
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint):
         """Make the .ckpt self-describing with plain types only, so weights_only=True loading works."""
-        checkpoint["electra_demo"] = {"config": self.model.config.to_dict(), "tokenizer_files": self.tokenizer_files}
+        checkpoint["electra_demo"] = {"config": self.model.config.to_dict(), "tokenizer_files": self.tokenizer_files,
+                                      "horizon": self.horizon}
+
+    def on_load_checkpoint(self, checkpoint):
+        self.horizon = int(checkpoint.get("electra_demo", {}).get("horizon", self.horizon))

@@ -2,10 +2,16 @@
 
 Example (from scratch, every pooling head on one shared backbone):
   electra-demo train --train data/train.tsv --val data/dev.tsv --output checkpoints/my-model
+No validation file? --val-fraction 0.1 holds out 10% of --train (stratified, seeded).
 With the hub: --backbone google/electra-small-discriminator
+Interrupted (Ctrl+C, SIGTERM)? The best weights so far are exported, marked interrupted; add --resume to continue.
 """
 import argparse
+import datetime
+import json
+import math
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -13,11 +19,13 @@ import time
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
-from transformers import AutoTokenizer, ElectraModel
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer, WeightAveraging
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+from transformers import AutoTokenizer, ElectraConfig, ElectraModel
+from transformers.utils import logging as hf_logging
 
-from ..checkpoint import save_checkpoint
-from ..data import load_label_names, read_labelled
+from ..checkpoint import LIMITS, load_classifier, read_ckpt, save_checkpoint
+from ..data import labels_path, load_label_names, read_labelled, split_stratified
 from ..errors import CheckpointError, InputError, run_cli
 from ..model import PRESETS, build_classifier, preset_config
 from ..pooling import parse_poolings
@@ -26,52 +34,93 @@ from .datamodule import TextDataModule
 from .predict import evaluate
 from .system import ClassifierSystem
 
+# Measured with scripts/bench_threads.py on the 2-core dev machine (mini preset, batch 32; see README "Training").
+DEFAULT_THREADS = 1
+MONITORS = {"main": "val_acc", "mean": "val_acc_heads_mean", "best": "val_acc_best_head"}
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true")
+EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal number, as a shell reports it
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every flag's default after its help."""
+
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="TSV/CSV training file")
-    d.add_argument("--val", required=True, help="TSV/CSV validation file (model selection)")
-    d.add_argument("--text-column", default="sentence")
-    d.add_argument("--label-column", default="label")
-    d.add_argument("--labels", default=None, help="labels.json (default: the one beside --train, else from the data)")
-    d.add_argument("--max-length", type=int, default=128)
-    d.add_argument("--batch-size", type=int, default=32)
+    d.add_argument("--val", default=None, help="TSV/CSV validation file (model selection); or use --val-fraction")
+    d.add_argument("--val-fraction", type=float, default=None,
+                   help="hold out this fraction of --train for validation instead of --val (stratified by label, "
+                        "seeded by --seed, recorded in the export's training_info)")
+    d.add_argument("--text-column", default="sentence", help="column holding the text")
+    d.add_argument("--label-column", default="label", help="column holding the label (a name, or an id 0..n-1)")
+    d.add_argument("--labels", default=None,
+                   help="labels.json naming the ids ({\"0\": \"negative\", ...}); default: the one beside --train, "
+                        "else the values found in the label column")
+    d.add_argument("--max-length", type=int, default=128, help="tokens per input (longer inputs are truncated)")
+    d.add_argument("--batch-size", type=int, default=32, help="examples per step")
     m = p.add_argument_group("model")
     src = m.add_mutually_exclusive_group()
-    src.add_argument("--backbone", help="hub id or local folder of a pretrained ELECTRA (discriminator)")
-    src.add_argument("--preset", choices=list(PRESETS), default=None, help="train from scratch with this size")
+    src.add_argument("--backbone", help="hub id or local folder of a pretrained ELECTRA discriminator, or one of our "
+                                        "classifier folders (its encoder is reused, its heads dropped)")
+    src.add_argument("--preset", choices=list(PRESETS), default=None, help="train from scratch with this size (mini if "
+                                                                           "neither --backbone nor --preset)")
     m.add_argument("--tokenizer", default=None, help="tokenizer folder for --preset (default: train WordPiece on --train)")
-    m.add_argument("--vocab-size", type=int, default=8000)
+    m.add_argument("--vocab-size", type=int, default=8000, help="WordPiece vocabulary trained from scratch")
     m.add_argument("--pooling", default="all", help="'all', or comma-separated names, e.g. cls,mean")
-    m.add_argument("--main-pooling", default=None, help="the main head (default: cls if trained)")
-    m.add_argument("--dropout", type=float, default=0.1)
+    m.add_argument("--main-pooling", default=None,
+                   help="the head the app shows first (default: under --monitor mean/best, the head with the best "
+                        "validation accuracy at the chosen step; under main, cls if trained)")
+    m.add_argument("--dropout", type=float, default=0.1, help="hidden dropout of the encoder")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--lr", type=float, default=1e-4)
-    o.add_argument("--weight-decay", type=float, default=0.01)
-    o.add_argument("--warmup-ratio", type=float, default=0.1)
+    o.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (AdamW)")
+    o.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (not on biases, norms)")
+    o.add_argument("--warmup-ratio", type=float, default=0.1,
+                   help="linear warmup over this fraction of the schedule, then linear decay to 0 at the end of the "
+                        "bound in force: --max-steps, --max-epochs, or --max-time (re-estimated from the measured "
+                        "time per step, so a time-bounded run finishes its decay when time runs out)")
     o.add_argument("--token-dropout", type=float, default=0.0,
                    help="word dropout: replace this fraction of training tokens by [MASK] (e.g. 0.1)")
     o.add_argument("--ema", type=float, default=0.0,
                    help="exponential moving average of the weights with this decay (e.g. 0.999); validated and exported")
-    o.add_argument("--patience", type=int, default=3, help="early stopping on val_acc (validations without gain)")
+    o.add_argument("--monitor", choices=list(MONITORS), default="mean",
+                   help="which validation accuracy chooses the exported step and drives early stopping: the main "
+                        "head's (main), the mean over heads (mean), or the best head's (best). 'mean' is the "
+                        "default: on small data one head's accuracy is noisy from check to check and the cls head "
+                        "often lags the averaging ones, so the mean picks a step that is good for every head; the "
+                        "best head at that step then becomes the main head")
+    o.add_argument("--patience", type=int, default=3,
+                   help="early stopping: stop after this many epochs without a gain in the --monitor accuracy "
+                        "(counted in epochs whatever --val-check-interval is)")
     t = p.add_argument_group("trainer (passed to pl.Trainer)")
-    t.add_argument("--accelerator", default="auto")
-    t.add_argument("--devices", default="auto")
-    t.add_argument("--num-nodes", type=int, default=1)
-    t.add_argument("--strategy", default="auto")
-    t.add_argument("--precision", default="32-true")
-    t.add_argument("--max-epochs", type=int, default=3)
-    t.add_argument("--max-steps", type=int, default=-1)
-    t.add_argument("--max-time", default=None, help="DD:HH:MM:SS")
-    t.add_argument("--val-check-interval", type=float, default=1.0)
-    t.add_argument("--accumulate-grad-batches", type=int, default=1)
-    t.add_argument("--limit-train-batches", type=float, default=1.0)
-    t.add_argument("--fast-dev-run", action="store_true")
-    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "cuda", "mps", "tpu"],
+                   help="where to train")
+    t.add_argument("--devices", default="auto", help="'auto', a count, or a list like 0,1")
+    t.add_argument("--num-nodes", type=int, default=1, help="machines (DDP)")
+    t.add_argument("--strategy", default="auto", help="e.g. ddp")
+    t.add_argument("--precision", default="32-true", choices=PRECISIONS, help="e.g. bf16-mixed on a GPU")
+    t.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help="CPU threads for torch (measured fastest on the 2-core dev machine with scripts/bench_threads.py)")
+    t.add_argument("--max-epochs", type=int, default=3, help="epochs at most")
+    t.add_argument("--max-steps", type=int, default=-1, help="optimizer steps at most (-1: no step bound)")
+    t.add_argument("--max-time", default=None, help="wall-clock bound DD:HH:MM:SS, e.g. 00:00:10:00 for ten minutes")
+    t.add_argument("--val-check-interval", type=float, default=1.0, help="validate every this fraction of an epoch")
+    t.add_argument("--accumulate-grad-batches", type=int, default=1, help="batches per optimizer step")
+    t.add_argument("--limit-train-batches", type=float, default=1.0, help="fraction of the training batches per epoch")
+    t.add_argument("--fast-dev-run", action="store_true",
+                   help="smoke test: one batch of training and validation; the export is marked smoke_run")
+    t.add_argument("--seed", type=int, default=42, help="seed for weights, shuffling and --val-fraction")
+    t.add_argument("--progress-every", type=float, default=30.0,
+                   help="seconds between plain progress lines when stdout is not a terminal (a log file)")
+    t.add_argument("--save-every", type=float, default=5.0,
+                   help="minutes between saves of the resumable last.ckpt (also saved on SIGINT/SIGTERM)")
     p.add_argument("--output", required=True, help="checkpoint folder to export")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output folder")
-    p.add_argument("--log-dir", default="runs", help="Lightning logs and .ckpt files")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run for this --output from its last.ckpt (in --log-dir), with the model, "
+                        "tokenizer and labels stored there; replaces an export marked interrupted")
+    p.add_argument("--log-dir", default="runs", help="Lightning logs, the best .ckpt and the resumable last.ckpt")
     return p
 
 
@@ -92,17 +141,44 @@ def ema_avg_fn(decay: float):
     return avg_fn
 
 
+def _our_classifier(folder: str) -> bool:
+    try:
+        return bool(json.load(open(os.path.join(folder, "config.json"))).get("poolings"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def build_backbone(args, train_texts):
+    if args.backbone and os.path.isdir(args.backbone) and _our_classifier(args.backbone):
+        # One of our classifier folders: reuse its verified encoder, drop its heads (no "UNEXPECTED weights" report).
+        loaded = load_classifier(args.backbone)
+        config = ElectraConfig.from_dict({**loaded.model.electra.config.to_dict(), "hidden_dropout_prob": args.dropout})
+        backbone = ElectraModel(config)
+        backbone.load_state_dict(loaded.model.electra.state_dict())
+        print(f"backbone: the encoder of the classifier {args.backbone} (its {len(loaded.model.poolings)} heads are "
+              "not used; new heads are trained)", flush=True)
+        return backbone.train(), loaded.tokenizer
     if args.backbone:
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the load report is summarised in one line below
         try:
             tok = AutoTokenizer.from_pretrained(args.backbone, trust_remote_code=False)
-            backbone = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32,
-                                                    trust_remote_code=False)
-            backbone.train()  # from_pretrained returns eval mode: dropout would stay off during fine-tuning
+            backbone, info = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32,
+                                                          trust_remote_code=False, output_loading_info=True)
         except OSError as e:
             raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]})",
                                   cli="give a local folder, a reachable hub id, or --preset to train from scratch") from e
-        return backbone, tok
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        if info.get("missing_keys"):
+            raise CheckpointError(f"backbone {args.backbone!r} lacks {len(info['missing_keys'])} encoder weights "
+                                  f"(e.g. {sorted(info['missing_keys'])[0]}); is it an ELECTRA discriminator?")
+        unused = sorted({k.split(".")[0] for k in info.get("unexpected_keys", [])})
+        if unused:
+            print(f"backbone: {args.backbone}'s encoder; its other weights ({', '.join(unused)}) are not used", flush=True)
+        if args.max_length > backbone.config.max_position_embeddings:
+            raise InputError(f"--max-length {args.max_length} exceeds the backbone's {backbone.config.max_position_embeddings} positions")
+        return backbone.train(), tok  # from_pretrained returns eval mode: dropout would stay off during fine-tuning
     tok = AutoTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else train_wordpiece(train_texts, args.vocab_size)
     config = preset_config(args.preset or "mini", len(tok), max(512, args.max_length), hidden_dropout_prob=args.dropout,
                            pad_token_id=tok.pad_token_id)
@@ -115,36 +191,224 @@ def tokenizer_files(tok) -> dict:
         return {n: open(os.path.join(tmp, n), encoding="utf-8").read() for n in os.listdir(tmp)}
 
 
+def parse_max_time(value: str | None) -> float | None:
+    """Seconds of a DD:HH:MM:SS bound (None: no bound); anything else is an InputError."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{1,3}):(\d{1,2}):(\d{1,2}):(\d{1,2})", value.strip())
+    if not m or int(m[3]) > 59 or int(m[4]) > 59 or int(m[2]) > 23:
+        raise InputError(f"--max-time {value!r}: expected DD:HH:MM:SS, e.g. 00:00:10:00 for ten minutes")
+    d, h, mi, s = (int(x) for x in m.groups())
+    seconds = ((d * 24 + h) * 60 + mi) * 60 + s
+    if seconds <= 0:
+        raise InputError(f"--max-time {value!r} is zero; give a positive duration")
+    return float(seconds)
+
+
+def _range(flag, value, lo, hi, lo_open=False, hi_open=False, example=""):
+    ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok or (isinstance(value, float) and not math.isfinite(value)):
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise InputError(f"{flag} {value}: must be in {interval}" + (f", e.g. {flag} {example}" if example else ""))
+
+
+def _exported_info(folder: str) -> dict | None:
+    try:
+        return json.load(open(os.path.join(folder, "config.json"))).get("training_info") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def check_args(args):
-    """Every flag checked before anything is read or built."""
-    for flag, value in (("--token-dropout", args.token_dropout), ("--ema", args.ema)):
-        if not 0.0 <= value < 1.0:
-            raise InputError(f"{flag} {value}: must be in [0, 1), e.g. --token-dropout 0.1 or --ema 0.999")
-    if os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
-        raise CheckpointError(f"{args.output} already exists and is not empty",
-                              cli="pass --overwrite to replace it, or choose another --output")
+    """Every flag checked before anything is read or built: one line and exit 2 for a bad one."""
+    if (args.val is None) == (args.val_fraction is None):
+        raise InputError("give exactly one of --val FILE and --val-fraction F (e.g. --val-fraction 0.1)")
+    if args.val_fraction is not None:
+        _range("--val-fraction", args.val_fraction, 0.0, 0.5, lo_open=True, example="0.1")
+    for flag, value in (("--token-dropout", args.token_dropout), ("--ema", args.ema), ("--warmup-ratio", args.warmup_ratio),
+                        ("--dropout", args.dropout)):
+        _range(flag, value, 0.0, 1.0, hi_open=True, example="0.1")
+    _range("--max-length", args.max_length, 2, LIMITS["max_position_embeddings"], example="128")
+    _range("--batch-size", args.batch_size, 1, 65536, example="32")
+    _range("--vocab-size", args.vocab_size, 100, LIMITS["vocab_size"], example="8000")
+    _range("--lr", args.lr, 0.0, 1.0, lo_open=True, example="1e-4")
+    _range("--weight-decay", args.weight_decay, 0.0, 1.0, example="0.01")
+    _range("--patience", args.patience, 1, 10**6, example="3")
+    _range("--threads", args.threads, 1, 1024, example="1")
+    _range("--max-epochs", args.max_epochs, 1, 10**6, example="3")
+    if args.max_steps != -1:
+        _range("--max-steps", args.max_steps, 1, 10**9, example="1000")
+    _range("--val-check-interval", args.val_check_interval, 0.0, 1.0, lo_open=True, example="0.25")
+    _range("--limit-train-batches", args.limit_train_batches, 0.0, 1.0, lo_open=True, example="0.5")
+    _range("--accumulate-grad-batches", args.accumulate_grad_batches, 1, 10**6, example="1")
+    _range("--num-nodes", args.num_nodes, 1, 10**4, example="1")
+    _range("--progress-every", args.progress_every, 0.0, 10**6, example="30")
+    _range("--save-every", args.save_every, 0.0, 10**6, lo_open=True, example="5")
+    if not (str(args.devices) == "auto" or re.fullmatch(r"-?\d+|\d+(,\d+)*,?", str(args.devices))):
+        raise InputError(f"--devices {args.devices!r}: expected 'auto', a count or a list like 0,1")
+    args.max_seconds = parse_max_time(args.max_time)
+    out = args.output
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--output {out} is a file; give a folder")
+    if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
+        info = _exported_info(out)
+        if not (args.resume and info and info.get("interrupted")):
+            what = "holds a trained model; a --fast-dev-run smoke run would replace it" if (
+                args.fast_dev_run and info is not None and not info.get("smoke_run")) else "already exists and is not empty"
+            raise CheckpointError(f"{out} {what}", cli="pass --overwrite to replace it, or choose another --output")
     return parse_poolings(args.pooling)
 
 
+def resume_path(args) -> str:
+    """Where the resumable last.ckpt of the run exporting to --output lives."""
+    name = re.sub(r"[^\w.-]", "_", os.path.basename(os.path.abspath(args.output)))
+    return os.path.join(args.log_dir, "train", "resume", name, "last.ckpt")
+
+
+def _fmt_seconds(s: float) -> str:
+    s = int(max(0, s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class PlainProgress(pl.Callback):
+    """One line every `every` seconds (and after each validation) for logs: step, epoch, loss, val acc, ETA."""
+
+    def __init__(self, every: float, monitor: str, max_seconds: float | None = None, stream=None):
+        self.every, self.monitor, self.max_seconds, self.stream = every, monitor, max_seconds, stream
+        self.t0 = self.last = 0.0
+        self.step0 = 0
+
+    def on_train_start(self, trainer, module):
+        self.t0 = self.last = time.time()
+        self.step0 = trainer.global_step
+
+    def line(self, trainer) -> str:
+        m = trainer.callback_metrics
+        step, total = trainer.global_step, max(1, int(trainer.estimated_stepping_batches))
+        elapsed = time.time() - self.t0
+        done = step - self.step0
+        eta = (total - step) * elapsed / done if done else float("nan")
+        if self.max_seconds is not None:
+            eta = min(eta, self.max_seconds - elapsed) if done else self.max_seconds - elapsed
+        parts = [f"step {step}/{total}", f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        if "train_loss" in m:
+            parts.append(f"loss {float(m['train_loss']):.4f}")
+        for key in dict.fromkeys(("val_acc", self.monitor)):
+            if key in m:
+                parts.append(f"{key} {float(m[key]):.4f}")
+        parts += [f"elapsed {_fmt_seconds(elapsed)}", f"eta {_fmt_seconds(eta) if eta == eta else '?'}"]
+        return "progress: " + " ".join(parts)
+
+    def _print(self, trainer):
+        self.last = time.time()
+        print(self.line(trainer), file=self.stream or sys.stdout, flush=True)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if time.time() - self.last >= self.every:
+            self._print(trainer)
+
+    def on_validation_end(self, trainer, module):
+        if not trainer.sanity_checking:
+            self._print(trainer)
+
+
+class Interruption(pl.Callback):
+    """Records a SIGINT/SIGTERM that Lightning turned into an exception, and saves the resumable last.ckpt then."""
+
+    def __init__(self, last_path: str):
+        self.last_path, self.signal = last_path, None
+
+    def on_exception(self, trainer, module, exception):
+        if isinstance(exception, KeyboardInterrupt):
+            self.signal = "SIGINT"
+        elif isinstance(exception, SIGTERMException):
+            self.signal = "SIGTERM"
+        if self.signal and not trainer.fast_dev_run and trainer.global_step > 0:
+            trainer.save_checkpoint(self.last_path, weights_only=False)
+
+
+def stop_reason(trainer, early: EarlyStopping, args, patience_checks: int, checks_per_epoch: int) -> str:
+    """Why fit returned, in words."""
+    if args.fast_dev_run:
+        return "--fast-dev-run: one batch of training and validation (a smoke run, not a model)"
+    if early.stopped_epoch or early.wait_count >= patience_checks:
+        return (f"early stopping: {early.monitor} did not improve for {args.patience} epoch(s) "
+                f"({early.wait_count} validations at {checks_per_epoch} per epoch); best {float(early.best_score):.4f}")
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    if args.max_seconds is not None and timer is not None and timer.time_remaining("train") <= 0:
+        return f"--max-time {args.max_time} reached"
+    if args.max_steps > 0 and trainer.global_step >= args.max_steps:
+        return f"--max-steps {args.max_steps} reached"
+    return f"--max-epochs {args.max_epochs} completed"
+
+
+def choose_main_head(per_head: dict, current: str) -> str:
+    """The head with the best accuracy; ties keep `current`, then registry order."""
+    best = max(per_head.values())
+    return current if per_head.get(current) == best else next(p for p, a in per_head.items() if a == best)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     poolings = check_args(args)
-    pl.seed_everything(args.seed, workers=True)
-    names = load_label_names(args.train, args.labels)
+    torch.set_num_threads(args.threads)
+    pl.seed_everything(args.seed, workers=True, verbose=False)
+    last_path = resume_path(args)
+    resumed = None
+    if args.resume:
+        if not os.path.exists(last_path):
+            raise InputError(f"nothing to resume: {last_path} does not exist (no earlier run exported to {args.output} "
+                             f"with --log-dir {args.log_dir})")
+        read_ckpt(last_path)  # refuses an unsafe or unreadable file with one line before Lightning touches it
+        resumed = load_classifier(last_path)
+        names, names_from = resumed.labels, f"the run being resumed ({last_path})"
+    else:
+        names = load_label_names(args.train, args.labels)
+        names_from = (f"{labels_path(args.train, args.labels)}" if names else None)
     train_texts, train_labels, labels = read_labelled(args.train, args.text_column, args.label_column, names)
-    val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
-    backbone, tok = build_backbone(args, train_texts)
-    model = build_classifier(backbone, poolings, labels, args.main_pooling, args.max_length)
+    if names_from is None:
+        names_from = "the values in the label column"
+        example = json.dumps({str(i): f"name{i}" for i in range(min(2, len(labels)))})[:-1] + ", ...}"
+        print(f"labels: {', '.join(labels)} (from {names_from}; to name them, put a labels.json like {example} "
+              "beside --train or pass --labels FILE)", flush=True)
+    else:
+        print(f"labels: {', '.join(labels)} (from {names_from})", flush=True)
+    split = None
+    if args.val_fraction is not None:
+        keep, held = split_stratified(train_labels, args.val_fraction, args.seed)
+        val_texts, val_labels = [train_texts[i] for i in held], [train_labels[i] for i in held]
+        train_texts, train_labels = [train_texts[i] for i in keep], [train_labels[i] for i in keep]
+        split = {"fraction": args.val_fraction, "seed": args.seed, "stratified": True, "n_train": len(keep), "n_val": len(held)}
+        print(f"validation: {len(held)} rows held out of {args.train} (--val-fraction {args.val_fraction}, stratified, "
+              f"seed {args.seed}); training on {len(keep)}", flush=True)
+    else:
+        val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
+    if resumed is not None:
+        model, tok = resumed.model.train(), resumed.tokenizer
+    else:
+        backbone, tok = build_backbone(args, train_texts)
+        model = build_classifier(backbone, poolings, labels, args.main_pooling, args.max_length)
     drop_id = tok.mask_token_id if tok.mask_token_id is not None else tok.unk_token_id
     if args.token_dropout and drop_id is None:
         raise InputError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
     system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, tokenizer_files(tok),
                               args.token_dropout, drop_id, list(tok.all_special_ids))
     dm = TextDataModule(tok, (train_texts, train_labels), (val_texts, val_labels), args.batch_size, args.max_length, args.seed)
-    ckpt_cb = ModelCheckpoint(dirpath=None, monitor="val_acc", mode="max", save_top_k=1, save_last=False, filename="best-{step}")
-    callbacks = [ckpt_cb, EarlyStopping(monitor="val_acc", mode="max", patience=args.patience, strict=False)]
+    monitor = MONITORS[args.monitor]
+    checks_per_epoch = max(1, math.floor(1 / args.val_check_interval + 1e-9))
+    patience_checks = args.patience * checks_per_epoch  # patience is in epochs, whatever the validation interval
+    ckpt_cb = ModelCheckpoint(dirpath=None, monitor=monitor, mode="max", save_top_k=1, save_last=False, filename="best-{step}")
+    last_cb = ModelCheckpoint(dirpath=os.path.dirname(last_path), save_top_k=0, save_last=True,
+                              train_time_interval=datetime.timedelta(minutes=args.save_every))
+    early = EarlyStopping(monitor=monitor, mode="max", patience=patience_checks, strict=False)
+    interruption = Interruption(last_path)
+    callbacks = [ckpt_cb, last_cb, early, interruption]
     if args.ema:  # validation, the saved .ckpt and the export all see the averaged weights
         callbacks.append(WeightAveraging(use_buffers=False, avg_fn=ema_avg_fn(args.ema)))
+    interactive = sys.stdout.isatty()
+    if not interactive:
+        callbacks.append(PlainProgress(args.progress_every, monitor, args.max_seconds))
     loggers = [pl.loggers.CSVLogger(args.log_dir, name="train")]
     try:
         import tensorboard  # noqa: F401
@@ -157,9 +421,14 @@ def main(argv=None):
         val_check_interval=args.val_check_interval, accumulate_grad_batches=args.accumulate_grad_batches,
         limit_train_batches=args.limit_train_batches, fast_dev_run=args.fast_dev_run, callbacks=callbacks,
         logger=loggers, use_distributed_sampler=False, default_root_dir=args.log_dir, log_every_n_steps=20,
+        enable_progress_bar=interactive,
     )
     t0 = time.time()
-    trainer.fit(system, datamodule=dm)
+    try:
+        trainer.fit(system, datamodule=dm, ckpt_path=last_path if args.resume else None, weights_only=True)
+    except SystemExit:  # Lightning ends a SIGINT with sys.exit(1) and a SIGTERM with SIGTERMException
+        if interruption.signal is None:
+            raise
     if not trainer.is_global_zero:
         return None
     best = ckpt_cb.best_model_path
@@ -168,16 +437,44 @@ def main(argv=None):
         model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
     model.eval()
     metrics = evaluate(model, tok, val_texts, val_labels, args.max_length)
-    model.config.training_info = {
-        "train_file": args.train, "val_file": args.val,
-        "command": "electra-demo train " + shlex.join(sys.argv[1:] if argv is None else argv),
+    if args.monitor != "main" and not args.main_pooling:
+        model.config.main_pooling = choose_main_head(metrics["per_head"], model.config.main_pooling)
+    reason = f"interrupted by {interruption.signal}" if interruption.signal else stop_reason(
+        trainer, early, args, patience_checks, checks_per_epoch)
+    info = {
+        "train_file": args.train, "val_file": args.val if split is None else f"{args.train} (held out)",
+        "command": "electra-demo train " + shlex.join(argv),
         "val_accuracy": metrics["per_head"], "n_val": metrics["n"], "best_ckpt": best, "global_step": trainer.global_step,
-        "train_seconds": round(time.time() - t0, 1), "backbone": args.backbone or f"scratch:{args.preset or 'mini'}",
-        "n_parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
-        "smoke_run": bool(args.fast_dev_run),
+        "epochs": trainer.current_epoch, "stopped": reason,
+        "monitor": monitor, "main_pooling": model.config.main_pooling,
+        "train_seconds": round(time.time() - t0, 1),
+        "backbone": args.backbone or (resumed.info.get("backbone") if resumed else None) or f"scratch:{args.preset or 'mini'}",
+        "n_parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__, "threads": args.threads,
+        "smoke_run": bool(args.fast_dev_run), "labels_from": names_from,
     }
-    save_checkpoint(model, tok, args.output, overwrite=args.overwrite)
-    print(f"exported {args.output}; val accuracy per head: {metrics['per_head']}")
+    if split:
+        info["val_split"] = split
+    if resumed is not None:
+        info["resumed_from"] = last_path
+    if interruption.signal:
+        info["interrupted"] = interruption.signal
+    model.config.training_info = info
+    replace = args.overwrite or (args.resume and bool((_exported_info(args.output) or {}).get("interrupted")))
+    save_checkpoint(model, tok, args.output, overwrite=replace)
+    step_note = f"best step by {monitor}: {best}" if best else "no validation finished: the last weights"
+    if interruption.signal:
+        print(f"interrupted by {interruption.signal} at step {trainer.global_step} (epoch {trainer.current_epoch + 1}).\n"
+              f"  exported the best weights so far to {args.output} (training_info.interrupted = "
+              f"{interruption.signal!r}); {step_note}\n"
+              f"  val accuracy per head: {metrics['per_head']}\n"
+              f"  resumable state: {last_path if os.path.exists(last_path) else '(none: interrupted before the first step)'}; "
+              f"logs: {trainer.log_dir}\n"
+              f"  to continue: electra-demo train {shlex.join(argv)} --resume", flush=True)
+        sys.exit(EXIT_CODES[interruption.signal])
+    smoke = "SMOKE RUN (--fast-dev-run; training_info.smoke_run = true, not a usable model): " if args.fast_dev_run else ""
+    print(f"stopped: {reason} at step {trainer.global_step}\n"
+          f"{smoke}exported {args.output}; main head {model.config.main_pooling}; {step_note}\n"
+          f"val accuracy per head: {metrics['per_head']}", flush=True)
     return metrics
 
 
