@@ -18,7 +18,7 @@ def shapes_tab() -> dict:
         gr.Markdown("Every tensor on the way, in order, for the explained sentence. Dimensions: " + views.DIMENSIONS,
                     elem_id="dimensions")
         table = gr.Dataframe(headers=views.SHAPE_HEADERS, interactive=False, wrap=True, elem_id="shape-table",
-                             max_height=2400, column_widths=["18%", "20%", "9%", "53%"])
+                             max_height=2400, column_widths=["170px", "215px", "80px", "725px"])
         tokens = gr.Dataframe(headers=views.TOKEN_HEADERS, interactive=False, label="tokens and their ids",
                               elem_id="token-table", max_height=400)
     return {table: lambda e, layer: views.shape_table(e), tokens: lambda e, layer: views.token_table(e)}
@@ -37,7 +37,7 @@ def pooling_tab() -> dict:
     with gr.Tab("Pooling side by side", id="pooling-side-by-side"):
         vectors = gr.Plot(label="pooled vectors", elem_id="pooled-vectors")
         table = gr.Dataframe(headers=views.POOL_HEADERS, interactive=False, wrap=True, elem_id="pooling-table",
-                             max_height=1200, column_widths=["12%", "9%", "12%", "7%", "16%", "6%", "38%"])
+                             max_height=1200, column_widths=["130px", "90px", "120px", "70px", "170px", "60px", "550px"])
         cosine = gr.Plot(label="cosine similarity", elem_id="pooling-cosine")
     return {vectors: lambda e, layer: views.pooled_vectors(e), table: lambda e, layer: views.pooling_table(e),
             cosine: lambda e, layer: views.similarity_matrix(e)}

@@ -40,11 +40,12 @@ CSS = """
 #stale:empty, #stale .prose:empty { display: none; }
 .js-plotly-plot, .plot-container { width: 100% !important; }
 @media (max-width: 640px) {
-  .tab-container, [role=tablist] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
-  [role=tablist] button { flex: 0 0 auto; }
-  .overflow-menu, .overflow-item-selected, button.overflow-dropdown { display: none !important; }
-  .table-wrap td, .table-wrap th { min-width: 5.5em; word-break: normal !important; overflow-wrap: anywhere; }
-  .table-wrap td:last-child, .table-wrap th:last-child { min-width: 14em; }
+  .tab-wrapper { flex-wrap: wrap !important; height: auto !important; }
+  #tabs .overflow-menu { display: contents !important; }
+  #tabs .overflow-menu > button[aria-label="More tabs"] { display: none !important; }
+  #tabs .overflow-dropdown, #tabs .overflow-dropdown.hide { display: flex !important; flex-wrap: wrap; position: static !important;
+    box-shadow: none !important; border: none !important; background: none !important; padding: 0 !important; }
+  .table-wrap { overflow-x: auto !important; }
   .gradio-container { padding: 4px !important; }
 }
 """

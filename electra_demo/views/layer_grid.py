@@ -9,16 +9,17 @@ from .common import DIVERGING, SEQUENTIAL, layout, rounded
 
 def layer_drift(grid: LayerGrid) -> go.Figure:
     """Cosine of each pooling's vector to its own last-layer vector, and mean pairwise cosine per layer."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.65, 0.35], horizontal_spacing=0.12,
+    # stacked, not side by side: the titles and labels stay apart on a phone too
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.65, 0.35], vertical_spacing=0.25,
                         subplot_titles=("cosine to its own last-layer vector", "mean pairwise cosine between poolings"))
     fig.add_trace(go.Heatmap(z=rounded(grid.drift), x=grid.names, y=grid.layers, zmin=-1, zmax=1, colorscale=DIVERGING,
-                             texttemplate="%{z:.2f}", colorbar=dict(x=0.59, len=0.9, thickness=12),
+                             texttemplate="%{z:.2f}", colorbar=dict(y=0.75, len=0.6, thickness=12),
                              hovertemplate="%{x} at %{y}: %{z}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=rounded(grid.mean_pairwise), y=grid.layers, mode="lines+markers", showlegend=False,
-                             hovertemplate="%{y}: %{x}<extra></extra>"), row=1, col=2)
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="cosine", row=1, col=2)  # y rows are the heatmap's layers
-    return layout(fig, "How each pooled vector changes across layers", max(320, 200 + 36 * len(grid.layers)))
+    fig.add_trace(go.Scatter(x=grid.layers, y=rounded(grid.mean_pairwise), mode="lines+markers", showlegend=False,
+                             hovertemplate="%{x}: %{y}<extra></extra>"), row=2, col=1)
+    fig.update_yaxes(autorange="reversed", row=1, col=1)
+    fig.update_yaxes(title="cosine", row=2, col=1)
+    return layout(fig, "How each pooled vector changes across layers", max(480, 330 + 40 * len(grid.layers)))
 
 
 def layer_similarity(grid: LayerGrid, layer: int) -> go.Figure:
