@@ -5,6 +5,7 @@ head's prediction, the per-layer token views and the cosine matrix are all compu
 tensors. Text is validated first (empty -> InputError, oversized -> InputError before tokenizing).
 views/explain.py turns an Explanation into figures, tables and the /explain JSON.
 """
+import functools
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -110,19 +111,129 @@ def _dtype(t) -> str:
     return str(t.dtype).replace("torch.", "")
 
 
-def _cosine(a, b):
-    a = a / a.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    b = b / b.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    return a @ b.T
+def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
+    """(ids, N) from ONE tokenizer call: the ids exactly as `data.tokenize(tokenizer, [text], max_length)[0]` gives
+    them (the tokenizer's own [CLS] ... [SEP] kept), and N, the untruncated count.
+
+    The text is tokenized without a reachable bound; when it is too long, the content tokens are cut the way the
+    tokenizer's truncation cuts them (its truncation_side) and the special tokens the tokenizer added are kept.
+    """
+    enc = tokenizer(text, truncation=True, max_length=4 * len(text) + 8,  # N, untruncated (bound never reached)
+                    split_special_tokens=True, return_special_tokens_mask=True)
+    ids, special = enc["input_ids"], enc["special_tokens_mask"]
+    n = len(ids)
+    room = max_length - sum(special)  # content tokens that fit beside the special ones
+    if n <= max_length or room < 0:
+        return (ids, n) if n <= max_length else (tokenize(tokenizer, [text], max_length)[0], n)
+    content = [i for i, s in enumerate(special) if not s]
+    drop = set(content[room:] if tokenizer.truncation_side == "right" else content[: len(content) - room])
+    return [t for i, t in enumerate(ids) if i not in drop], n
 
 
-@torch.no_grad()
+# ---- the fast path: poolings and heads as a few batched operations, valid for ONE unpadded sentence ----
+
+@functools.lru_cache(maxsize=128)
+def _coefficients(names: tuple[str, ...], T: int, dtype) -> torch.Tensor:
+    """A (K, T): the token weights of each pooling in `names` (fixed weightings: parameter-free or naive) over T real
+    tokens, from its own registry record (pooling.Pooling.coefficients), so that vec = A @ h. Cached per length."""
+    h, m = torch.zeros(1, T, 1, dtype=dtype), torch.ones(1, T, dtype=torch.long)
+    with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in any later mode
+        return torch.cat([pooling.get(p).coefficients(h, m, None) for p in names])  # (K, T)
+
+
+def _learned(module, h, mask):
+    """One learned pooling of one unpadded sentence h (T, H) -> (H,): the module's own layers without the masking
+    (nothing to mask); a module of another kind runs as it is."""
+    kind = type(module)
+    if kind is pooling.AttentionPooling:
+        return module.score(h)[:, 0].softmax(0) @ h  # (T,) softmax weights over the tokens -> (H,)
+    if kind is pooling.BertPooler:
+        return torch.tanh(module.dense(h[0]))  # (H,) dense + tanh on [CLS]
+    if kind is pooling.ProjectedMaxPooling:
+        return module.features(h).max(0).values  # (H,) max over the tokens of GELU(proj(h))
+    return module(h[None], mask)[0]
+
+
+class _Plan:
+    """What explain needs from one model, worked out once and cached on it: the pooled names in order, how each is
+    computed, and every trained head's weights stacked for batched multiplies."""
+
+    def __init__(self, model):
+        self.heads = model.poolings  # trained heads, in model.poolings order
+        self.main, self.labels = model.main_pooling, model.labels
+        self.names = model.available_poolings() + list(pooling.NAIVE_POOLERS)  # the pooled dict's order
+        recs = [pooling.get(p) for p in self.names]
+        self.linear = tuple(r.name for r in recs if r.kind != "learned" and r.coefficients is not None)
+        self.maxes = [r.name for r in recs if r.fn in (pooling.max_pool, pooling.naive_max_pool)]
+        self.learned = [(r.name, model.poolers[r.name]) for r in recs if r.kind == "learned"]
+        done = set(self.linear) | set(self.maxes) | {p for p, _ in self.learned}
+        self.others = [p for p in self.names if p not in done]  # a parameter-free pooling of another form: pooling.pool
+        order = list(self.linear) + self.maxes + [p for p, _ in self.learned] + self.others  # the order they are computed in
+        self.index = torch.tensor([order.index(p) for p in self.names])  # computed order -> names order
+        self.head_index = torch.tensor([self.names.index(p) for p in self.heads])  # names order -> heads order
+        self.k_main = self.heads.index(self.main)
+        modules = [model.head(p) for p in self.heads]
+        self.activation = modules[0].activation  # get_activation("gelu") in every ElectraClassificationHead
+        self.params = [t for m in modules for layer in (m.dense, m.out_proj) for t in (layer.weight, layer.bias)]
+        self.key = None
+
+    def stacked(self):
+        """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C)) of every trained head, stacked again when a head
+        weight changed in place (an optimizer step, load_state_dict) or was replaced (`.data = ...`)."""
+        key = [(t.data_ptr(), t._version) for t in self.params]
+        if key != self.key:
+            with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable in any later mode
+                w1, b1, w2, b2 = (torch.stack(self.params[k::4]) for k in range(4))
+            self.weights, self.key = (w1.transpose(1, 2), b1[:, None], w2.transpose(1, 2), b2[:, None]), key
+        return self.weights
+
+
+def _submodules(model) -> tuple:
+    """The modules a _Plan reads (heads and learned poolers); a tuple compares them by identity."""
+    return (model._modules.get("classifier"), *model.heads._modules.values(), *model.poolers._modules.values())
+
+
+def _plan(model) -> _Plan:
+    """The model's cached _Plan; built again when its heads or poolers were swapped for other modules."""
+    plan = model.__dict__.get("_electra_demo_plan")
+    seen = _submodules(model)
+    if plan is None or plan.seen != seen:
+        plan = model.__dict__["_electra_demo_plan"] = _Plan(model)
+        plan.seen = seen
+    return plan
+
+
+def pool_all(plan: _Plan, h, mask):
+    """(P, H): every available masked pooling, then the naive ones (plan.names order) of ONE unpadded sentence h (T, H).
+    Fixed weightings are one matrix multiply, the max poolings one max, the learned ones their modules' layers."""
+    parts = [_coefficients(plan.linear, h.shape[0], h.dtype) @ h]  # (K, H)
+    if plan.maxes:
+        parts += [h.max(0).values[None]] * len(plan.maxes)  # (1, H) each: the masked max when nothing is padded
+    parts += [_learned(module, h, mask)[None] for _, module in plan.learned]  # (1, H) each
+    parts += [pooling.pool(p, h[None], mask) for p in plan.others]  # (1, H) each
+    return torch.cat(parts)[plan.index]  # (P, H)
+
+
+def run_heads(plan: _Plan, P) -> tuple[torch.Tensor, torch.Tensor]:
+    """((P_heads, C) logits, (P_heads, H) GELU(dense(vec))) of every trained head, in plan.heads (model.poolings)
+    order, from P (P, H) in plan.names order: ElectraClassificationHead in eval mode (dropout is identity) for all
+    heads at once, two batched multiplies."""
+    w1t, b1, w2t, b2 = plan.stacked()
+    x = P[plan.head_index][:, None]  # (P_heads, 1, H)
+    inter = plan.activation(torch.baddbmm(b1, x, w1t))  # (P_heads, 1, H)
+    return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
+
+
+@torch.inference_mode()
 def explain(classifier: LoadedModel, text: str) -> Explanation:
-    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode)."""
+    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode).
+
+    The fast path (tokenize once, poolings and heads batched) gives the numbers of the straightforward computation
+    (model.encode, model.pool and model.classify per pooling) to float rounding; tests/test_fast_path.py pins it.
+    """
     text = check_text(text)
     model, tok, M = classifier.model, classifier.tokenizer, classifier.max_length
-    n_tokens = len(tokenize(tok, [text], 4 * len(text) + 8)[0])  # N, untruncated (bound never reached)
-    ids = tokenize(tok, [text], M)[0]  # the tokenizer's own truncation keeps [CLS] ... [SEP]
+    ids, n_tokens = token_ids(tok, text, M)  # ids (T,) truncated to M; N untruncated
     note = f"truncated from {n_tokens} to {len(ids)} tokens" if n_tokens > len(ids) else ""
     input_ids = torch.tensor([ids])  # (1, T)
     mask = torch.ones_like(input_ids)  # (1, T)
@@ -131,7 +242,9 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     rec = {}
     token = _record.set(rec)
     try:
-        out = model.encode(input_ids, mask, output_hidden_states=True)  # the one forward pass
+        # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
+        # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
+        out = backbone(input_ids=input_ids, output_hidden_states=True)
     finally:
         _record.reset(token)
     hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
@@ -139,24 +252,19 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     L, T, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
     E = backbone.config.embedding_size
 
-    pooled = {p: model.pool(p, h, mask) for p in model.available_poolings()}  # each (1, H)
-    pooled.update({p: fn(h, mask) for p, fn in pooling.NAIVE_POOLERS.items()})  # (1, H); equal to the masked ones here: no padding
-    head_logits = {p: model.classify(p, pooled[p]) for p in model.poolings}  # each (1, C)
-    main = model.main_pooling
-    head = model.head(main)
-    inter = head.activation(head.dense(pooled[main]))  # (1, H); dropout is identity in eval mode
-    logits = head.out_proj(inter)  # (1, C) == head_logits[main]
-    probs = logits.float().softmax(-1)  # (1, C)
-    labels = model.labels
-
-    heads = {}
-    for p in pooled:
-        if p in head_logits:
-            pr = head_logits[p].float().softmax(-1)[0]  # (C,)
-            k = int(pr.argmax())
-            heads[p] = HeadPrediction(labels[k], float(pr[k]), pr.tolist())
-        else:
-            heads[p] = None
+    plan = _plan(model)
+    P = pool_all(plan, h[0], mask)  # (P, H): every available pooling, then the naive baselines
+    head_logits, inters = run_heads(plan, P)  # (P_heads, C), (P_heads, H) in plan.heads order
+    main, labels, names, k_main = plan.main, plan.labels, plan.names, plan.k_main
+    inter = inters[k_main][None]  # (1, H) GELU(dense(pooled[main])) in the main head
+    logits = head_logits[k_main][None]  # (1, C)
+    head_probs = head_logits.float().softmax(-1)  # (P_heads, C)
+    probs = head_probs[k_main][None]  # (1, C)
+    P = P.float()
+    best, rows_probs = head_probs.argmax(-1).tolist(), head_probs.tolist()
+    heads = dict.fromkeys(names)  # None = no head trained
+    for i, p in enumerate(plan.heads):
+        heads[p] = HeadPrediction(labels[best[i]], rows_probs[i][best[i]], rows_probs[i])
 
     rows = [
         ShapeRow("tokens", f"({T},)", "str", "WordPiece tokens: [CLS] first, [SEP] last; typed '[SEP]' stays text"
@@ -187,20 +295,23 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
                              f"{type(out).__name__} (ElectraModel's output) has no pooler_output: out.pooler_output raises "
                              "AttributeError. ElectraModel has no pooler; make a sentence vector from h = "
                              "out.last_hidden_state with one of the pooled[...] lines below, e.g. vec = h[:, 0]  # (B, H)"))
-    for p, v in pooled.items():
-        rows.append(ShapeRow(f"pooled[{p}]", _shape(v), _dtype(v), pooling.get(p).forward_code))
+    pooled_shape, pooled_dtype = f"(1, {H})", _dtype(h)
+    for p in names:
+        rows.append(ShapeRow(f"pooled[{p}]", pooled_shape, pooled_dtype, pooling.get(p).forward_code))
     rows.append(ShapeRow(f"heads[{main}] intermediate", _shape(inter), _dtype(inter),
                          "GELU(dense(pooled vector)) inside ElectraClassificationHead, before out_proj"))
     rows.append(ShapeRow("logits", _shape(logits), _dtype(logits), f"heads[{main}].out_proj: one score per class"))
     rows.append(ShapeRow("probabilities", _shape(probs), _dtype(probs), "softmax(logits)"))
 
-    P = torch.cat(list(pooled.values())).float()  # (P, H)
-    cls_final = hs[-1, 0]  # (H,) final [CLS]
+    norms = hs.norm(dim=-1)  # (L+1, T) L2 norm of each token's vector at each layer
+    unit = hs / norms.clamp(min=1e-12)[..., None]  # (L+1, T, H)
+    P_unit = P / P.norm(dim=-1, keepdim=True).clamp(min=1e-12)  # (P, H)
+    Pn = P.numpy()
     return Explanation(
         text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
-        label=labels[int(probs[0].argmax())], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=rows,
-        hidden_states=hs.numpy(), pooled={p: v[0].float().numpy() for p, v in pooled.items()}, heads=heads,
-        head_intermediate=inter[0].float().numpy(), token_norms=hs.norm(dim=-1).numpy(),  # (L+1, T)
-        cls_cosine=_cosine(hs.reshape(-1, H), cls_final[None]).reshape(L + 1, T).numpy(),  # (L+1, T)
-        similarity=_cosine(P, P).numpy(), n_tokens=n_tokens, max_length=M, truncation_note=note,
+        label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=rows,
+        hidden_states=hs.numpy(), pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
+        head_intermediate=inter[0].float().numpy(), token_norms=norms.numpy(),
+        cls_cosine=(unit @ unit[-1, 0]).numpy(),  # (L+1, T) cosine with the final [CLS]
+        similarity=(P_unit @ P_unit.T).numpy(), n_tokens=n_tokens, max_length=M, truncation_note=note,
     )

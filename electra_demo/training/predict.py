@@ -1,11 +1,17 @@
 """electra-demo predict: batch prediction over a TSV/CSV or plain-text file.
 
   electra-demo predict --input dev.tsv --output preds.tsv      # shipped default model
-  electra-demo predict --checkpoint checkpoints/my-model --input sentences.txt
+  electra-demo predict --checkpoint checkpoints/my-model --input sentences.txt --precision fp32
 
 Writes the predicted label and class probabilities of the main head per row (.tsv or .csv, by the
 extension; `read_rows` reads the file back to the same sentences). When the file has labels, reports
-accuracy overall (main head) and per pooling head. The last stdout line is JSON.
+accuracy overall (main head) and per pooling head; without labels only the main head runs. The last
+stdout line is JSON.
+
+--precision: fp32 (exact), bf16 (autocast; fast where the CPU does bf16 natively: AVX512-BF16 or AMX),
+int8 (dynamic quantization of the Linear layers), or auto (the default): where the CPU has native bf16,
+bf16 with every near tie (top two probabilities of a head within TIE_MARGIN) computed again in fp32, so
+the labels are fp32's; plain fp32 elsewhere.
 """
 import argparse
 import csv
@@ -16,26 +22,83 @@ import torch
 
 from ..checkpoint import load_classifier
 from ..data import label_ids, pad_batch, read_rows, tokenize
-from ..errors import DataError, run_cli
+from ..errors import DataError, InputError, run_cli
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+BATCH_SIZE = 128  # sentences per forward pass; batches are length-sorted, so padding stays small
+TIE_MARGIN = 0.02  # auto: a head whose top two bf16 probabilities are closer than this is computed again in fp32
 
 
-@torch.no_grad()
-def predict_probs(model, tokenizer, texts: list[str], max_length: int = 128, batch_size: int = 64) -> dict[str, torch.Tensor]:
-    """{pooling: (N, C) probabilities} for every trained head; batches sorted by length (padding-safe anyway)."""
+def native_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AMX-BF16 or AVX512-BF16): only then is bf16 autocast faster."""
+    caps = getattr(torch.cpu, "get_capabilities", None)
+    if caps is not None:
+        c = caps()
+        return bool(c.get("amx_bf16") or c.get("avx512_bf16"))
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """'auto' -> 'auto' (bf16 + fp32 near ties) where the CPU has native bf16, else 'fp32'; others unchanged."""
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision == "auto" and not native_bf16():
+        return "fp32"
+    return precision
+
+
+def quantized(model):
+    """A copy of `model` with every nn.Linear dynamically quantized to int8 (weights int8, activations per batch)."""
+    import copy
+
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def predict_probs(model, tokenizer, texts: list[str], max_length: int = 128, batch_size: int = BATCH_SIZE,
+                  heads: list[str] | None = None, precision: str = "fp32") -> dict[str, torch.Tensor]:
+    """{pooling: (N, C) float32 probabilities} for the heads named in `heads` (default: every trained head).
+
+    Batches are sorted by length (padding-safe anyway). precision: "fp32"; "bf16" (autocast); "auto" (bf16, then the
+    near ties in fp32 again, where the CPU has native bf16; fp32 elsewhere). For int8 pass `quantized(model)`.
+    """
     model.eval()
+    heads = list(heads or model.poolings)
+    for p in heads:
+        model.head(p)  # InputError for a pooling without a trained head
+    precision = resolve_precision(precision)
     ids = tokenize(tokenizer, texts, max_length)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = {p: torch.empty(len(ids), len(model.labels)) for p in model.poolings}
-    for s in range(0, len(order), batch_size):
-        idx = order[s : s + batch_size]
-        input_ids, mask = pad_batch([ids[i] for i in idx], tokenizer.pad_token_id)  # (B, T)
-        for p, logits in model(input_ids, mask).items():
-            out[p][idx] = logits.float().softmax(-1)  # (B, C)
+    out = _probs(model, ids, tokenizer.pad_token_id, batch_size, heads, bf16=precision in ("bf16", "auto"))
+    if precision == "auto":
+        top2 = torch.stack([pr.topk(2, dim=-1).values for pr in out.values()])  # (heads, N, 2)
+        ties = ((top2[..., 0] - top2[..., 1]) < TIE_MARGIN).any(0).nonzero()[:, 0]  # (n_ties,)
+        if len(ties):
+            again = _probs(model, [ids[i] for i in ties.tolist()], tokenizer.pad_token_id, batch_size, heads, bf16=False)
+            for p in heads:
+                out[p][ties] = again[p]
     return out
 
 
-def evaluate(model, tokenizer, texts, labels, max_length=128, batch_size=64) -> dict:
-    probs = predict_probs(model, tokenizer, texts, max_length, batch_size)
+def _probs(model, ids, pad_id, batch_size, heads, bf16):
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = {p: torch.empty(len(ids), len(model.labels)) for p in heads}
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)  # (B, T)
+            h = model.encode(input_ids, mask).last_hidden_state  # (B, T, H)
+            for p in heads:
+                out[p][idx] = model.classify(p, model.pool(p, h, mask)).float().softmax(-1)  # (B, C)
+    return out
+
+
+def evaluate(model, tokenizer, texts, labels, max_length=128, batch_size=BATCH_SIZE, precision="fp32") -> dict:
+    probs = predict_probs(model, tokenizer, texts, max_length, batch_size, precision=precision)
     y = torch.tensor(labels)
     per_head = {p: round((pr.argmax(-1) == y).float().mean().item(), 4) for p, pr in probs.items()}
     return {"accuracy": per_head[model.main_pooling], "per_head": per_head, "n": len(labels)}
@@ -70,8 +133,12 @@ def main(argv=None):
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     p.add_argument("--text-column", default="sentence")
     p.add_argument("--label-column", default="label")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto (default): bf16 where the CPU does bf16 natively (AVX512-BF16, AMX), else fp32; "
+                        "fp32: exact; bf16: autocast; int8: dynamic quantization of the Linear layers")
     args = p.parse_args(argv)
+    precision = resolve_precision(args.precision)
     if args.output and os.path.exists(args.output):
         if os.path.exists(args.input) and os.path.samefile(args.output, args.input):
             raise DataError(f"--output {args.output} is the input file; refusing to overwrite it")
@@ -80,15 +147,18 @@ def main(argv=None):
     clf = load_classifier(args.checkpoint)
     texts, raw, lines = read_rows(args.input, args.text_column, args.label_column)
     gold = label_ids(raw, clf.labels, args.input, lines) if raw is not None else None
-    probs = predict_probs(clf.model, clf.tokenizer, texts, clf.max_length, args.batch_size)
+    model = quantized(clf.model) if precision == "int8" else clf.model
+    heads = None if gold is not None else [clf.main_pooling]  # every head when there are labels to score them
+    probs = predict_probs(model, clf.tokenizer, texts, clf.max_length, args.batch_size, heads, precision)
     main_probs = probs[clf.main_pooling]  # (N, C)
     pred = main_probs.argmax(-1)
     if args.output:
         header = ["sentence", "prediction"] + [f"p_{name}" for name in clf.labels] + (["label"] if gold else [])
-        rows = [[t, clf.labels[pred[i]]] + [f"{v:.4f}" for v in main_probs[i].tolist()] + ([clf.labels[gold[i]]] if gold else [])
+        k, pr = pred.tolist(), main_probs.tolist()
+        rows = [[t, clf.labels[k[i]]] + [f"{v:.4f}" for v in pr[i]] + ([clf.labels[gold[i]]] if gold else [])
                 for i, t in enumerate(texts)]
         write_predictions(args.output, header, rows)
-    summary = {"n": len(texts), "checkpoint": clf.source, "head": clf.main_pooling}
+    summary = {"n": len(texts), "checkpoint": clf.source, "head": clf.main_pooling, "precision": precision}
     if gold is not None:
         y = torch.tensor(gold)
         per_head = {p: round((pr.argmax(-1) == y).float().mean().item(), 4) for p, pr in probs.items()}
