@@ -67,15 +67,17 @@ def stop_app(proc):
 
 
 @contextlib.contextmanager
-def browser_page(url: str, width: int = 1280, timeout_s: float = 30.0):
+def browser_page(url: str, width: int = 1280, timeout_s: float = 30.0, height: int = 900):
     """A Playwright page in Debian's chromium, opened at `url` (Playwright is a test/script dependency: imported here)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(timeout_s * 1000)
+            page.console_errors = []  # the page's own console errors, for the tests to check
+            page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
             page.goto(url)
             yield page
         finally:

@@ -1,11 +1,18 @@
-"""The page in headless Debian chromium (Playwright): type, run, and see the prediction, shape table and plots.
+"""The explorer in headless Debian chromium (Playwright), desktop 1400x900 and phone 390x844: one sentence drives
+every tab, the page opens ready, Enter submits, links restore the view, compare, export, phone layout.
 
 Set ELECTRA_DEMO_SCREENSHOT=docs/screenshot.png to also copy the screenshot there (for the README).
 """
+import csv
+import io
+import json
 import os
 import shutil
+import urllib.parse
 
+import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import browser_marks
 from tests.harness import browser_page
@@ -13,11 +20,37 @@ from tests.harness import browser_page
 pytestmark = browser_marks()
 
 
+def _open(url, width=1400, height=900):
+    pytest.importorskip("playwright.sync_api")
+    return browser_page(url, width=width, height=height)
+
+
 @pytest.fixture(scope="module")
 def page(app_url):
-    pytest.importorskip("playwright.sync_api")
-    with browser_page(app_url) as pg:
+    with _open(app_url) as pg:
+        _ready(pg)
         yield pg
+
+
+def _ready(page):
+    """Wait until the page has explained its opening sentence (the shape table is filled)."""
+    page.locator("#shape-table").get_by_text("pooler_output", exact=True).wait_for()
+
+
+def _shown(page) -> str:
+    return page.locator("#shown-text textarea").input_value()
+
+
+def _wait_shown(page, text):
+    expect(page.locator("#shown-text textarea")).to_have_value(text)
+
+
+def _tab(page, name):
+    page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text=name).first.click()
+
+
+def _errors(page) -> list[str]:
+    return [t.inner_text() for t in page.locator(".toast-body").all()]
 
 
 def _plot_rendered(page, elem_id):
@@ -28,24 +61,142 @@ def _plot_rendered(page, elem_id):
     assert box and box["width"] > 100 and box["height"] > 100
 
 
-def test_type_run_and_see_everything(page, tmp_path):
+def test_opens_ready_with_every_tab_filled_and_no_error(app_url):
+    with _open(app_url) as page:
+        _ready(page)
+        assert "A gripping" in _shown(page)
+        assert any(k in page.locator("#prediction").inner_text() for k in ("negative", "positive"))
+        assert "(B=1, T=" in page.locator("#shape-table").inner_text()  # dimension names, with the legend above
+        assert "**" not in page.locator("#dimensions").inner_text() and "H hidden size" in page.locator("#dimensions").inner_text()
+        assert page.locator("#token-table").get_by_text("[CLS]", exact=True).count() >= 1  # tokens and their ids
+        _tab(page, "Padding lab")
+        page.locator("#padding-summary").get_by_text("identical").wait_for()
+        _tab(page, "Pooling attribution")
+        page.locator("#attribution-text").get_by_text("[PAD]").first.wait_for()
+        _tab(page, "Layer x pooling")
+        _plot_rendered(page, "layer-drift")
+        _tab(page, "Compare")
+        page.locator("#compare-summary").get_by_text("B", exact=False).first.wait_for()
+        _tab(page, "Dataset")
+        page.locator('#misclassified [data-testid="cell-0-1"]').wait_for()
+        assert _errors(page) == []  # no error toast before (or after) the first run
+        assert page.console_errors == []
+
+
+def test_enter_submits_and_every_tab_shows_that_sentence(page):
+    box = page.locator("#input-text textarea")
+    box.fill("the movie is boring")
+    page.locator("#stale").get_by_text("Press Enter").wait_for()  # edited, not yet explained: marked stale
+    box.press("Enter")
+    _wait_shown(page, "the movie is boring")
+    assert page.locator("#stale").inner_text().strip() == ""
+    assert box.input_value() == "the movie is boring"  # Enter submitted; it added no newline
+    _tab(page, "Pooling attribution")
+    page.locator("#attribution-text").get_by_text("boring").first.wait_for()  # the lab tab shows the same sentence
+    _tab(page, "Compare")
+    page.locator("#compare-summary").get_by_text("tokens").first.wait_for()
+    assert "sentence=the+movie+is+boring" in page.url  # the link carries it
+
+
+def test_example_click_runs_at_once(page):
+    page.locator("#examples").get_by_text("The plot was dull").click()
+    _wait_shown(page, "The plot was dull and the acting was even worse.")
+    _tab(page, "Pooling attribution")
+    page.locator("#attribution-text").get_by_text("dull").first.wait_for()
+
+
+def test_plot_width_follows_its_box_after_tab_switches(page):
+    _tab(page, "Hidden states")
+    _plot_rendered(page, "hidden-heatmap")
+    _tab(page, "Pooling side by side")
+    _plot_rendered(page, "pooled-vectors")
+    for elem_id in ("pooled-vectors",):
+        page.wait_for_timeout(400)
+        plot = page.locator(f"#{elem_id} .js-plotly-plot").first.bounding_box()
+        box = page.locator(f"#{elem_id}").bounding_box()
+        assert abs(plot["width"] - box["width"]) < 40, (plot, box)  # drawn in a hidden tab, still full width
+
+
+def test_layer_slider_number_box_redraws(page):
+    _tab(page, "Layer x pooling")
+    number = page.locator("#grid-layer input[type=number]")
+    number.fill("1")
+    number.press("Enter")
+    page.locator("#layer-similarity").get_by_text("at layer 1").wait_for()
+    _tab(page, "Hidden states")
+    page.locator("#layer-slider input[type=range]").fill("0")
+    page.locator("#hidden-heatmap").get_by_text("embeddings (hidden_states[0])").wait_for()
+
+
+def test_export_files_parse(page, app_url):
+    page.locator("#export").click()
+    links = page.locator("#export-files a")
+    links.first.wait_for()
+    hrefs = {os.path.basename(urllib.parse.urlparse(a.get_attribute("href")).path): a.get_attribute("href") for a in links.all()}
+    assert set(hrefs) == {"explanation.json", "pooled_vectors.csv"}
+    j = httpx.get(urllib.parse.urljoin(app_url, hrefs["explanation.json"])).json()
+    rows = list(csv.reader(io.StringIO(httpx.get(urllib.parse.urljoin(app_url, hrefs["pooled_vectors.csv"])).text)))
+    assert j["tokens"][0] == "[CLS]" and rows[0][:3] == ["pooling", "head_label", "head_prob"]
+    assert [r[0] for r in rows[1:]] == list(j["poolings"]) and len(rows[1]) == 3 + len(j["poolings"]["cls"]["vector"])
+
+
+def test_permalink_restores_the_view(page, app_url):
+    q = urllib.parse.urlencode({"sentence": "a superb story", "tab": "compare", "b": "a poor story", "layer": 1})
+    page.goto(app_url + "?" + q)
+    if True:  # the same browser page, reopened at the link
+        _wait_shown(page, "a superb story")
+        page.locator("#compare-summary").get_by_text("tokens").first.wait_for()  # the compare tab is open and filled
+        assert page.locator("#compare-text textarea").input_value() == "a poor story"
+        assert "tab=compare" in page.url and _errors(page) == []
+        _tab(page, "Hidden states")
+        assert page.locator("#layer-slider input[type=number]").input_value() == "1"
+        assert "tab=hidden-states" in page.url  # switching tabs updates the link
+
+
+def test_compare_teaching_pair_is_one_click(page):
+    _tab(page, "Compare")
+    page.locator("#teaching-pair").click()
+    _wait_shown(page, "not bad at all")
+    assert page.locator("#compare-text textarea").input_value() == "bad"
+    table = page.locator("#compare-table")
+    table.get_by_text("naive_mean").wait_for()
+    assert page.locator("#compare-shapes").get_by_text("(B=1, H=").count() >= 1  # both shape traces, named
+
+
+def test_user_text_is_never_html_and_empty_text_is_a_sentence(page):
     page.locator("#input-text textarea").fill("the acting was really good <b>bold</b> [SEP]")
     page.locator("#run").click()
-    table = page.locator("#shape-table")
-    table.get_by_text("pooler_output", exact=True).wait_for()
-    assert table.get_by_text("absent", exact=True).count() >= 1 and table.get_by_text("last_hidden_state", exact=True).count() >= 1
-    prediction = page.locator("#prediction")
-    assert any(name in prediction.inner_text() for name in ("negative", "positive"))
-    assert page.locator("#prediction b, #note b").filter(has_text="bold").count() == 0  # user text is never HTML
-    page.screenshot(path=str(tmp_path / "shapes.png"), full_page=True)
+    _wait_shown(page, "the acting was really good <b>bold</b> [SEP]")
+    assert page.locator("#prediction b, #note b, #shown-text b").filter(has_text="bold").count() == 0
+    page.locator("#input-text textarea").fill("   ")
+    page.locator("#run").click()
+    page.get_by_text("please type a sentence").first.wait_for()
 
-    page.get_by_role("tab", name="Hidden states").click()
-    _plot_rendered(page, "hidden-heatmap")
-    _plot_rendered(page, "token-layers")
-    assert "layer 2 of 2" in page.locator("#hidden-heatmap").inner_text()
 
-    page.get_by_role("tab", name="Pooling side by side").click()
-    _plot_rendered(page, "pooled-vectors")
+def test_phone_layout(page, app_url, tmp_path):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(app_url)
+    if True:  # the same browser page at phone size
+        _ready(page)
+        line = 24  # px: a text line in a table cell
+        tall = page.evaluate("""() => [...document.querySelectorAll('#shape-table td')]
+            .filter(td => td.textContent.trim().length <= 8 && td.offsetParent)
+            .map(td => [td.textContent.trim(), td.getBoundingClientRect().height])""")
+        assert tall and all(h <= 4 * line for _, h in tall), tall  # no one-letter-per-line cells
+        for name in ("Shape trace", "Compare", "Padding lab", "Layer x pooling", "Dataset"):
+            tab = page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text=name).first
+            assert tab.is_visible()  # every tab reachable without an overflow menu
+        _tab(page, "Layer x pooling")
+        _plot_rendered(page, "layer-drift")
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        assert page.console_errors == []
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(app_url)
+    _ready(page)
+
+
+def test_screenshot(page, tmp_path):
+    _tab(page, "Pooling side by side")
     _plot_rendered(page, "pooling-cosine")
     assert page.locator("#pooling-table").get_by_text("naive_mean").count() >= 1
     shot = tmp_path / "explorer.png"
@@ -55,14 +206,8 @@ def test_type_run_and_see_everything(page, tmp_path):
         shutil.copy(shot, os.environ["ELECTRA_DEMO_SCREENSHOT"])
 
 
-def test_slider_redraws_heatmap(page):
-    page.get_by_role("tab", name="Hidden states").click()
-    slider = page.locator("#layer-slider input[type=range]")
-    slider.fill("0")  # sets the value and fires input/change
-    page.locator("#hidden-heatmap").get_by_text("embeddings (hidden_states[0])").wait_for()
+def test_api_json_is_plain(app_url):
+    from gradio_client import Client
 
-
-def test_empty_text_shows_friendly_message(page):
-    page.locator("#input-text textarea").fill("   ")
-    page.locator("#run").click()
-    page.get_by_text("please type a sentence").first.wait_for()
+    c = Client(app_url, verbose=False)
+    assert json.dumps(c.predict("good", api_name="/predict"))

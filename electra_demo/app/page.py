@@ -114,10 +114,10 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
                                     visible=False, elem_id="export-files")
             with gr.Column(scale=2):
                 stale = gr.Markdown("", elem_id="stale")
-                shown_md = gr.Markdown(elem_id="shown")
+                shown = gr.Textbox(label="every view shows this sentence", interactive=False, lines=1, max_lines=3,
+                                   elem_id="shown-text")  # THE sentence: main and lab tabs read it, never the box
                 label = gr.Label(num_top_classes=len(classifier.labels), label="prediction", elem_id="prediction")
                 note = gr.Markdown(elem_id="note")
-        shown = gr.Textbox(visible="hidden", elem_id="shown-text", label="explained sentence")  # THE sentence
         with gr.Tabs(elem_id="tabs") as tabs:
             formatters = shapes_tab()
             slider, heatmap, hidden = hidden_tab(L)
@@ -140,9 +140,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
         def explore(text_: str, layer: int):
             """Explain one sentence and fill every main view; it becomes the sentence every tab shows."""
             expl = explain(classifier, sentence(text_))
-            shown_text = f"Showing: “{expl.text[:300]}{'…' if len(expl.text) > 300 else ''}”"
-            return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text,
-                    shown_md: gr.Markdown(shown_text), stale: ""}
+            return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text, stale: ""}
 
         lab_inputs = [x for lab in labs for x in lab.inputs]
         lab_outputs = [x for lab in labs for x in lab.outputs]
@@ -179,15 +177,15 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
 
         def explain_chain(*triggers, pre=None):
             """Explain the box's sentence, then every lab tab on it, then put it in the URL."""
-            ev = gr.on(list(triggers), explore, [text, slider], [*formatters, shown, shown_md, stale],
+            ev = gr.on(list(triggers), explore, [text, slider], [*formatters, shown, stale],
                        api_visibility="private", **MODEL) if pre is None else pre.then(
-                explore, [text, slider], [*formatters, shown, shown_md, stale], api_visibility="private", **MODEL)
+                explore, [text, slider], [*formatters, shown, stale], api_visibility="private", **MODEL)
             ev.success(run_labs, [shown, *lab_inputs], lab_outputs, api_visibility="private", **MODEL).then(
                 None, sync_inputs, None, js=sync_js)
             return ev
 
         explain_chain(run.click, text.submit)
-        text.input(None, [text, shown], stale, js=f"(t, s) => (t.trim() && t.trim() !== (s || '').trim()) ? {STALE!r} : ''")
+        text.change(None, [text, shown], stale, js=f"(t, s) => (t.trim() && t.trim() !== (s || '').trim()) ? {STALE!r} : ''")
         slider.change(redraw, [shown, slider], heatmap, api_visibility="private", trigger_mode="always_last",
                       show_progress="hidden", **MODEL).then(None, sync_inputs, None, js=sync_js)
         explain_chain(pre=examples.click(lambda i: EXAMPLES[i], examples, text, api_visibility="private"))
