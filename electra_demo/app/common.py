@@ -196,3 +196,14 @@ class Lab:
     def __init__(self, fill, inputs: list, outputs: list, api: list | None = None):
         self.fill, self.inputs, self.outputs = fill, inputs, outputs
         self.api = api or []  # [(fn, api_name, event kwargs)]: registered by the page, outside the tabs
+
+
+def when_explained(fn):
+    """For events fired by a tab's own controls: nothing to redraw (and no error) before a sentence was explained."""
+    @functools.wraps(fn)
+    def wrapped(text, *args):
+        if not isinstance(text, str) or not text.strip():
+            return gr.skip()
+        return fn(text, *args)
+
+    return wrapped

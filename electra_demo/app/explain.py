@@ -10,7 +10,7 @@ from ..errors import InputError
 from ..lab.explain import MAX_CHARS, explain
 from ..views import compare as compare_views
 from ..views import explain as views
-from .common import MODEL, Lab, sentence, user_errors
+from .common import MODEL, Lab, sentence, user_errors, when_explained
 
 
 def shapes_tab() -> dict:
@@ -68,7 +68,7 @@ def compare_tab(classifier, shown):
                 table: compare_views.compare_table(a, b), shapes: compare_views.compare_shapes(a, b)}
 
     outputs = [summary, figure, table, shapes]
-    other.submit(fill, [shown, other], outputs, api_visibility="private", **MODEL)
+    other.submit(when_explained(fill), [shown, other], outputs, api_visibility="private", **MODEL)
     return pair, other, Lab(fill, [other], outputs)
 
 

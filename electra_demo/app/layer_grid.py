@@ -4,7 +4,7 @@ import gradio as gr
 from ..errors import InputError
 from ..lab.layer_grid import layer_grid
 from ..views import layer_grid as views
-from .common import MODEL, Lab, sentence, user_errors
+from .common import MODEL, Lab, sentence, user_errors, when_explained
 
 
 def layer_tab(classifier, shown) -> Lab:
@@ -37,7 +37,7 @@ def layer_tab(classifier, shown) -> Lab:
         return views.layer_similarity(layer_grid(classifier, sentence(text)), check(at_layer))
 
     # .change fires for the number box, the keyboard and the drag alike (release alone missed the box: issue 11.10)
-    layer.change(redraw, [shown, layer], sim, api_visibility="private", trigger_mode="always_last",
+    layer.change(when_explained(redraw), [shown, layer], sim, api_visibility="private", trigger_mode="always_last",
                  show_progress="hidden", **MODEL)
 
     def layer_grid_api(text: str) -> dict:

@@ -17,7 +17,7 @@ from ..lab.explain import MAX_CHARS, explain
 from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors, when_explained
 from .dataset import dataset_tab
 from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
 from .layer_grid import layer_tab
@@ -186,7 +186,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
 
         explain_chain(run.click, text.submit)
         text.change(None, [text, shown], stale, js=f"(t, s) => (t.trim() && t.trim() !== (s || '').trim()) ? {STALE!r} : ''")
-        slider.change(redraw, [shown, slider], heatmap, api_visibility="private", trigger_mode="always_last",
+        slider.change(when_explained(redraw), [shown, slider], heatmap, api_visibility="private", trigger_mode="always_last",
                       show_progress="hidden", **MODEL).then(None, sync_inputs, None, js=sync_js)
         explain_chain(pre=examples.click(lambda i: EXAMPLES[i], examples, text, api_visibility="private"))
         explain_chain(pre=pair.click(lambda: compare_views.TEACHING_PAIR, None, [text, other], api_visibility="private"))
@@ -203,7 +203,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
         copy.click(None, None, link, js="() => { const u = window.location.href; "
                    "try { navigator.clipboard.writeText(u); } catch (e) {} return u; }").then(
             lambda: gr.Textbox(visible=True), None, link, api_visibility="private")
-        export.click(export_files, shown, files_out, api_visibility="private", **MODEL)
+        export.click(when_explained(export_files), shown, files_out, api_visibility="private", **MODEL)
 
         def opening(request: gr.Request):
             """Opens ready: the shared URL's view (or the first example), explained as soon as the page loads."""
