@@ -10,12 +10,14 @@ Plain transformers loads the same folder as ElectraForSequenceClassification (th
 Nothing is unpickled beyond tensors (`weights_only=True`), nothing runs remote code.
 """
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
 import pickle
 import re
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 
@@ -70,10 +72,45 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def _exchange(a: str, b: str) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0  # AT_FDCWD, RENAME_EXCHANGE
+    except (OSError, AttributeError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover(folder: str):
+    """Tidy up after an export that was killed: put back a previous folder left aside by the two-rename fallback,
+    and remove the temporary folders of exports whose process is gone."""
+    parent, base = os.path.dirname(folder), os.path.basename(folder)
+    for name in os.listdir(parent):
+        m = re.fullmatch(rf"\.{re.escape(base)}\.(new|old)-(\d+)-.+", name)
+        if not m or _alive(int(m[2])):
+            continue
+        path = os.path.join(parent, name)
+        previous = os.path.join(path, "previous")
+        if m[1] == "old" and os.path.isdir(previous) and not os.path.exists(folder):
+            os.rename(previous, folder)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def new_folder(folder: str, overwrite: bool = False):
-    """Yield a temporary folder beside `folder`; on success it replaces `folder` by rename, so `folder` is always
-    the old content or the whole new one, never a mix (on failure the temporary folder is removed).
+    """Yield a temporary folder beside `folder`; on success it replaces `folder` in one atomic exchange of the two
+    folders (renameat2; elsewhere two renames, undone on the next export if killed between them), so `folder` is
+    always the old content or the whole new one, never a mix (on failure the temporary folder is removed).
 
     An existing non-empty `folder` is refused unless overwrite=True.
     """
@@ -83,7 +120,8 @@ def new_folder(folder: str, overwrite: bool = False):
                               cli="pass --overwrite to replace it, or choose another --output")
     parent = os.path.dirname(folder)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.new-", dir=parent)
+    _recover(folder)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.new-{os.getpid()}-", dir=parent)
     try:
         yield tmp
         umask = os.umask(0)
@@ -91,9 +129,11 @@ def new_folder(folder: str, overwrite: bool = False):
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a checkpoint is shared like any folder
         for name in os.listdir(tmp):
             os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
+        if os.path.isdir(folder) and _exchange(tmp, folder):
+            return  # tmp now holds the old folder: removed below
         old = None
         if os.path.exists(folder):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.old-", dir=parent)
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.old-{os.getpid()}-", dir=parent)
             os.rename(folder, os.path.join(old, "previous"))
         os.rename(tmp, folder)
         if old:
@@ -113,10 +153,14 @@ def write_manifest(folder: str):
 
 def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, overwrite: bool = False) -> str:
     """Export model + tokenizer + manifest to `folder`, atomically (see new_folder)."""
-    with new_folder(folder, overwrite) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        write_manifest(tmp)
+    try:
+        with new_folder(folder, overwrite) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+            write_manifest(tmp)
+    except OSError as e:  # a full disk, a read-only folder: nothing was replaced
+        raise CheckpointError(f"cannot write the checkpoint {folder} ({e.strerror or e}); "
+                              "any previous folder there is unchanged") from e
     return folder
 
 
@@ -157,6 +201,14 @@ def check_weights(model, source: str):
 
 
 def _config(source: str) -> ElectraConfig:
+    path = os.path.join(source, "config.json")
+    if os.path.isfile(path):  # the model type first: transformers would warn about a foreign one before we refuse it
+        try:
+            model_type = json.load(open(path, encoding="utf-8")).get("model_type")
+        except (ValueError, AttributeError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"{path} is not a JSON object; the checkpoint folder is damaged") from e
+        if model_type != "electra":
+            raise CheckpointError(f"{source!r} is a {model_type!r} model, not ELECTRA")
     try:
         config = ElectraConfig.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError) as e:
@@ -168,7 +220,13 @@ def _config(source: str) -> ElectraConfig:
     return config
 
 
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # one of them: without, transformers builds an empty tokenizer
+
+
 def _tokenizer(source: str):
+    if os.path.isdir(source) and not any(os.path.exists(os.path.join(source, n)) for n in TOKENIZER_FILES):
+        raise CheckpointError(f"{source}: no tokenizer (tokenizer.json expected beside config.json)",
+                              cli="copy the tokenizer files the model was trained with into the folder")
     try:
         return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError, TypeError) as e:
@@ -209,6 +267,11 @@ def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
 def read_ckpt(path: str) -> dict:
     """A Lightning .ckpt as a dict, loaded with weights_only=True: a pickle that would import or run anything is
     refused as UNSAFE, an empty, text or truncated file as unreadable."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save writes a zip file (or, long ago, a bare pickle)
+        what = "is empty" if not head else f"does not start like one (first bytes {head!r})"
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint: it {what}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -217,8 +280,8 @@ def read_ckpt(path: str) -> dict:
             raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or another format)") from e
         raise CheckpointError(f"{path} is UNSAFE: loading it would run or import {found.group(1)} (arbitrary code in a "
                               "pickle); refused", cli="export it to a safetensors folder where it was made") from e
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0][:120]})") from e
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, struct.error) as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({(str(e).splitlines() or [''])[0][:120]})") from e
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path} is not a Lightning checkpoint (it holds a {type(ckpt).__name__})")
     return ckpt

@@ -136,7 +136,7 @@ def test_patience_counts_epochs_and_the_stop_is_explained_with_progress_lines(ti
     steps_per_epoch = 15  # 240 rows / 16
     assert info["stopped"].startswith("early stopping: val_acc_heads_mean did not improve for 1 epoch(s)")
     assert steps_per_epoch < info["global_step"] < 5 * steps_per_epoch
-    assert "stopped: early stopping" in text
+    assert "stopped at step" in text and ": early stopping" in text
     lines = [x for x in text.splitlines() if x.startswith("progress: ")]
     assert len(lines) > steps_per_epoch and all(" loss " in x and " eta " in x for x in lines)
     assert any(" val_acc " in x and " val_acc_heads_mean " in x for x in lines)
@@ -205,9 +205,9 @@ def _wait_for(pred, proc, timeout=180):
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_exports_the_best_so_far_marked_interrupted(tiny_data, tmp_path, sig, code):
     out, log = tmp_path / "sig", tmp_path / "log.txt"
-    argv = _args(tiny_data, out, "--max-epochs", "500", "--pooling", "cls", "--progress-every", "1000")
+    argv = _args(tiny_data, out, "--max-epochs", "500", "--patience", "500", "--pooling", "cls", "--progress-every", "1000")
     proc = _spawn(argv, log)
-    _wait_for(lambda: "val_acc" in log.read_text(), proc)  # one validation done: there is a best .ckpt
+    _wait_for(lambda: " val_acc " in log.read_text(), proc)  # a progress line after a validation: a best .ckpt exists
     proc.send_signal(sig)
     assert proc.wait(120) == code
     text = log.read_text()
@@ -220,10 +220,10 @@ def test_a_signal_exports_the_best_so_far_marked_interrupted(tiny_data, tmp_path
 @pytest.mark.slow
 def test_resume_finishes_a_run_killed_with_sigkill(tiny_data, tmp_path):
     out, log = tmp_path / "res", tmp_path / "log.txt"
-    argv = _args(tiny_data, out, "--max-epochs", "6", "--pooling", "cls", "--save-every", "0.001")
+    argv = _args(tiny_data, out, "--max-epochs", "6", "--patience", "100", "--pooling", "cls", "--save-every", "0.001")
     last = train.resume_path(train.build_parser().parse_args(argv))
     proc = _spawn(argv, log)
-    _wait_for(lambda: os.path.exists(last) and "val_acc" in log.read_text(), proc)
+    _wait_for(lambda: os.path.exists(last) and " val_acc " in log.read_text(), proc)
     proc.kill()  # SIGKILL: no handler runs, nothing is exported
     proc.wait(60)
     assert not os.path.exists(out)

@@ -81,3 +81,21 @@ def test_pretrain_run_resume_and_finetune(tmp_path):
     backbone, _ = train.build_backbone(args, [])
     assert backbone.training and next(backbone.parameters()).dtype == torch.float32  # dropout on for fine-tuning
     assert np.load(tmp_path / "cache" / "packed_32.npy").shape[1] == 32
+
+
+def test_a_planted_unsafe_last_ckpt_is_refused_under_resume(tmp_path, capsys):
+    os.makedirs(tmp_path / "runs" / "pretrain")
+    torch.save({"x": os.system}, tmp_path / "runs" / "pretrain" / "last.ckpt")
+    with pytest.raises(SystemExit) as e:
+        pretrain.cli_main(["--corpus", str(tmp_path), "--log-dir", str(tmp_path / "runs"), "--output", str(tmp_path / "o"),
+                           "--max-steps", "5", "--resume"])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "is UNSAFE: loading it would run or import posix.system" in err
+
+
+def test_pretrain_flags_are_checked_up_front(tmp_path, capsys):
+    for extra, pattern in ((["--max-time", "10"], "--max-time '10': expected DD:HH:MM:SS"), (["--seq-len", "0"], "--seq-len 0")):
+        with pytest.raises(SystemExit) as e:
+            pretrain.cli_main(["--output", str(tmp_path / "o"), "--max-steps", "5", *extra])
+        err = capsys.readouterr().err.strip()
+        assert e.value.code == 2 and pattern in err and len(err.splitlines()) == 1, err

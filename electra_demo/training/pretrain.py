@@ -21,12 +21,13 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from transformers import AutoTokenizer, ElectraConfig, get_linear_schedule_with_warmup
 
-from ..checkpoint import new_folder
+from ..checkpoint import new_folder, read_ckpt
 from ..data import read_rows
 from ..errors import CheckpointError, DataError, InputError, run_cli
 from ..model import PRESETS, preset_config
 from ..tokenizer import train_wordpiece
 from .rtd import ElectraPretrainer
+from .train import parse_max_time
 
 
 def iter_text(corpus: str | None, extra: list[str], max_chars: int, extra_repeat: int = 1):
@@ -174,6 +175,16 @@ def main(argv=None):
         raise InputError("pass --output FOLDER for the pretrained discriminator (or --prepare-only)")
     if args.output and os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
         raise CheckpointError(f"{args.output} already exists and is not empty", cli="pass --overwrite to replace it")
+    parse_max_time(args.max_time)
+    for flag, value, lo in (("--seq-len", args.seq_len, 8), ("--batch-size", args.batch_size, 1), ("--vocab-size", args.vocab_size, 100),
+                            ("--save-every", args.save_every, 1), ("--gen-size-divisor", args.gen_size_divisor, 1)):
+        if value < lo:
+            raise InputError(f"{flag} {value}: must be at least {lo}")
+    if not 0 < args.mask_prob < 1 or not args.lr > 0:
+        raise InputError("--mask-prob must be in (0, 1) and --lr positive")
+    last = os.path.join(args.log_dir, "pretrain", "last.ckpt")
+    if args.resume and os.path.exists(last):
+        read_ckpt(last)  # an unsafe or unreadable last.ckpt: one line, before Lightning touches it
     pl.seed_everything(args.seed)
     t0 = time.time()
     tok, arr = prepare_data(args)
@@ -197,12 +208,11 @@ def main(argv=None):
         system.model.discriminator = torch.compile(system.model.discriminator, dynamic=False)
     loader = torch.utils.data.DataLoader(PackedDataset(arr), batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.num_workers)
-    ckpt_dir = os.path.join(args.log_dir, "pretrain")
+    ckpt_dir = os.path.dirname(last)
     trainer = pl.Trainer(accelerator=args.accelerator, devices=int(args.devices) if str(args.devices).isdigit() else args.devices,
                          precision=args.precision, max_steps=max_steps, max_time=args.max_time, max_epochs=-1,
                          logger=pl.loggers.CSVLogger(args.log_dir, name="pretrain"), log_every_n_steps=25,
                          callbacks=[ModelCheckpoint(dirpath=ckpt_dir, save_last=True, every_n_train_steps=args.save_every, save_top_k=0)])
-    last = os.path.join(ckpt_dir, "last.ckpt")
     trainer.fit(system, loader, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
     if not trainer.is_global_zero:
         return None

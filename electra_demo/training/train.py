@@ -158,6 +158,10 @@ def build_backbone(args, train_texts):
         print(f"backbone: the encoder of the classifier {args.backbone} (its {len(loaded.model.poolings)} heads are "
               "not used; new heads are trained)", flush=True)
         return backbone.train(), loaded.tokenizer
+    if args.backbone and not os.path.isdir(args.backbone) and (os.path.isabs(args.backbone) or args.backbone.startswith(".")
+                                                            or args.backbone.count("/") != 1):
+        raise CheckpointError(f"backbone {args.backbone!r} not found (neither a folder nor a hub id like owner/name)",
+                              cli="give a local folder, a hub id, or --preset to train from scratch")
     if args.backbone:
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # the load report is summarised in one line below
@@ -312,6 +316,21 @@ class PlainProgress(pl.Callback):
             self._print(trainer)
 
 
+class EpochPatience(EarlyStopping):
+    """Early stopping with patience in epochs: converted to validation checks once Lightning knows how many run per
+    epoch (--val-check-interval 0.25 on 15 batches validates every 3 batches: 5 checks an epoch)."""
+
+    def __init__(self, epochs: int, **kwargs):
+        super().__init__(patience=epochs, **kwargs)
+        self.epochs, self.checks_per_epoch = epochs, 1
+
+    def on_train_start(self, trainer, module):
+        every = trainer.val_check_batch
+        if isinstance(every, int | float) and 0 < every < float("inf"):
+            self.checks_per_epoch = max(1, int(trainer.num_training_batches // every))
+        self.patience = self.epochs * self.checks_per_epoch
+
+
 class Interruption(pl.Callback):
     """Records a SIGINT/SIGTERM that Lightning turned into an exception, and saves the resumable last.ckpt then."""
 
@@ -327,13 +346,13 @@ class Interruption(pl.Callback):
             trainer.save_checkpoint(self.last_path, weights_only=False)
 
 
-def stop_reason(trainer, early: EarlyStopping, args, patience_checks: int, checks_per_epoch: int) -> str:
+def stop_reason(trainer, early: EpochPatience, args) -> str:
     """Why fit returned, in words."""
     if args.fast_dev_run:
         return "--fast-dev-run: one batch of training and validation (a smoke run, not a model)"
-    if early.stopped_epoch or early.wait_count >= patience_checks:
+    if early.stopped_epoch or early.wait_count >= early.patience:
         return (f"early stopping: {early.monitor} did not improve for {args.patience} epoch(s) "
-                f"({early.wait_count} validations at {checks_per_epoch} per epoch); best {float(early.best_score):.4f}")
+                f"({early.wait_count} validations at {early.checks_per_epoch} per epoch); best {float(early.best_score):.4f}")
     timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
     if args.max_seconds is not None and timer is not None and timer.time_remaining("train") <= 0:
         return f"--max-time {args.max_time} reached"
@@ -396,12 +415,11 @@ def main(argv=None):
                               args.token_dropout, drop_id, list(tok.all_special_ids))
     dm = TextDataModule(tok, (train_texts, train_labels), (val_texts, val_labels), args.batch_size, args.max_length, args.seed)
     monitor = MONITORS[args.monitor]
-    checks_per_epoch = max(1, math.floor(1 / args.val_check_interval + 1e-9))
-    patience_checks = args.patience * checks_per_epoch  # patience is in epochs, whatever the validation interval
-    ckpt_cb = ModelCheckpoint(dirpath=None, monitor=monitor, mode="max", save_top_k=1, save_last=False, filename="best-{step}")
+    ckpt_cb = ModelCheckpoint(dirpath=None, monitor=monitor, mode="max", save_top_k=1, save_last=False, filename="best-{step}",
+                              save_on_train_epoch_end=False)  # right after each validation: a signal cannot come between
     last_cb = ModelCheckpoint(dirpath=os.path.dirname(last_path), save_top_k=0, save_last=True,
                               train_time_interval=datetime.timedelta(minutes=args.save_every))
-    early = EarlyStopping(monitor=monitor, mode="max", patience=patience_checks, strict=False)
+    early = EpochPatience(args.patience, monitor=monitor, mode="max", strict=False)
     interruption = Interruption(last_path)
     callbacks = [ckpt_cb, last_cb, early, interruption]
     if args.ema:  # validation, the saved .ckpt and the export all see the averaged weights
@@ -439,8 +457,7 @@ def main(argv=None):
     metrics = evaluate(model, tok, val_texts, val_labels, args.max_length)
     if args.monitor != "main" and not args.main_pooling:
         model.config.main_pooling = choose_main_head(metrics["per_head"], model.config.main_pooling)
-    reason = f"interrupted by {interruption.signal}" if interruption.signal else stop_reason(
-        trainer, early, args, patience_checks, checks_per_epoch)
+    reason = f"interrupted by {interruption.signal}" if interruption.signal else stop_reason(trainer, early, args)
     info = {
         "train_file": args.train, "val_file": args.val if split is None else f"{args.train} (held out)",
         "command": "electra-demo train " + shlex.join(argv),
@@ -472,7 +489,7 @@ def main(argv=None):
               f"  to continue: electra-demo train {shlex.join(argv)} --resume", flush=True)
         sys.exit(EXIT_CODES[interruption.signal])
     smoke = "SMOKE RUN (--fast-dev-run; training_info.smoke_run = true, not a usable model): " if args.fast_dev_run else ""
-    print(f"stopped: {reason} at step {trainer.global_step}\n"
+    print(f"stopped at step {trainer.global_step} (epoch {trainer.current_epoch}): {reason}\n"
           f"{smoke}exported {args.output}; main head {model.config.main_pooling}; {step_note}\n"
           f"val accuracy per head: {metrics['per_head']}", flush=True)
     return metrics
