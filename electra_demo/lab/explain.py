@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import pooling
 from ..checkpoint import LoadedModel
@@ -142,15 +143,15 @@ def _coefficients(names: tuple[str, ...], T: int, dtype) -> torch.Tensor:
 
 
 def _learned(module, h, mask):
-    """One learned pooling of one unpadded sentence h (T, H) -> (H,): the module's own layers without the masking
-    (nothing to mask); a module of another kind runs as it is."""
+    """One learned pooling of one unpadded sentence h (T, H) -> (H,): the module's own layers, called as functions,
+    without the masking (nothing to mask); a module of another kind runs as it is."""
     kind = type(module)
     if kind is pooling.AttentionPooling:
-        return module.score(h)[:, 0].softmax(0) @ h  # (T,) softmax weights over the tokens -> (H,)
+        return F.linear(h, module.score.weight, module.score.bias)[:, 0].softmax(0) @ h  # (T,) weights -> (H,)
     if kind is pooling.BertPooler:
-        return torch.tanh(module.dense(h[0]))  # (H,) dense + tanh on [CLS]
+        return torch.tanh(F.linear(h[0], module.dense.weight, module.dense.bias))  # (H,) dense + tanh on [CLS]
     if kind is pooling.ProjectedMaxPooling:
-        return module.features(h).max(0).values  # (H,) max over the tokens of GELU(proj(h))
+        return F.gelu(F.linear(h, module.proj.weight, module.proj.bias)).max(0).values  # (H,) max of GELU(proj(h))
     return module(h[None], mask)[0]
 
 
@@ -176,6 +177,7 @@ class _Plan:
         self.activation = modules[0].activation  # get_activation("gelu") in every ElectraClassificationHead
         self.params = [t for m in modules for layer in (m.dense, m.out_proj) for t in (layer.weight, layer.bias)]
         self.key = None
+        self.rows = {}  # shape-trace rows by (T, ...): the same text for every sentence of T tokens
 
     def stacked(self):
         """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C)) of every trained head, stacked again when a head
@@ -224,48 +226,9 @@ def run_heads(plan: _Plan, P) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
 
 
-@torch.inference_mode()
-def explain(classifier: LoadedModel, text: str) -> Explanation:
-    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode).
-
-    The fast path (tokenize once, poolings and heads batched) gives the numbers of the straightforward computation
-    (model.encode, model.pool and model.classify per pooling) to float rounding; tests/test_fast_path.py pins it.
-    """
-    text = check_text(text)
-    model, tok, M = classifier.model, classifier.tokenizer, classifier.max_length
-    ids, n_tokens = token_ids(tok, text, M)  # ids (T,) truncated to M; N untruncated
-    note = f"truncated from {n_tokens} to {len(ids)} tokens" if n_tokens > len(ids) else ""
-    input_ids = torch.tensor([ids])  # (1, T)
-    mask = torch.ones_like(input_ids)  # (1, T)
-    backbone = model.electra
-    _install_probes(backbone)
-    rec = {}
-    token = _record.set(rec)
-    try:
-        # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
-        # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
-        out = backbone(input_ids=input_ids, output_hidden_states=True)
-    finally:
-        _record.reset(token)
-    hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
-    h = out.last_hidden_state  # (1, T, H)
-    L, T, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    E = backbone.config.embedding_size
-
-    plan = _plan(model)
-    P = pool_all(plan, h[0], mask)  # (P, H): every available pooling, then the naive baselines
-    head_logits, inters = run_heads(plan, P)  # (P_heads, C), (P_heads, H) in plan.heads order
-    main, labels, names, k_main = plan.main, plan.labels, plan.names, plan.k_main
-    inter = inters[k_main][None]  # (1, H) GELU(dense(pooled[main])) in the main head
-    logits = head_logits[k_main][None]  # (1, C)
-    head_probs = head_logits.float().softmax(-1)  # (P_heads, C)
-    probs = head_probs[k_main][None]  # (1, C)
-    P = P.float()
-    best, rows_probs = head_probs.argmax(-1).tolist(), head_probs.tolist()
-    heads = dict.fromkeys(names)  # None = no head trained
-    for i, p in enumerate(plan.heads):
-        heads[p] = HeadPrediction(labels[best[i]], rows_probs[i][best[i]], rows_probs[i])
-
+def _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main, E, note) -> list[ShapeRow]:
+    """The shape trace, in the order the tensors are made."""
+    L, T, H = len(out.hidden_states) - 1, h.shape[1], h.shape[2]
     rows = [
         ShapeRow("tokens", f"({T},)", "str", "WordPiece tokens: [CLS] first, [SEP] last; typed '[SEP]' stays text"
                  + (f"; {note}" if note else "")),
@@ -302,6 +265,57 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
                          "GELU(dense(pooled vector)) inside ElectraClassificationHead, before out_proj"))
     rows.append(ShapeRow("logits", _shape(logits), _dtype(logits), f"heads[{main}].out_proj: one score per class"))
     rows.append(ShapeRow("probabilities", _shape(probs), _dtype(probs), "softmax(logits)"))
+    return rows
+
+
+@torch.inference_mode()
+def explain(classifier: LoadedModel, text: str) -> Explanation:
+    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode).
+
+    The fast path (tokenize once, poolings and heads batched) gives the numbers of the straightforward computation
+    (model.encode, model.pool and model.classify per pooling) to float rounding; tests/test_fast_path.py pins it.
+    """
+    text = check_text(text)
+    model, tok, M = classifier.model, classifier.tokenizer, classifier.max_length
+    ids, n_tokens = token_ids(tok, text, M)  # ids (T,) truncated to M; N untruncated
+    note = f"truncated from {n_tokens} to {len(ids)} tokens" if n_tokens > len(ids) else ""
+    input_ids = torch.tensor([ids])  # (1, T)
+    mask = torch.ones_like(input_ids)  # (1, T)
+    backbone = model.electra
+    _install_probes(backbone)
+    rec = {}
+    token = _record.set(rec)
+    try:
+        # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
+        # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
+        out = backbone(input_ids=input_ids, output_hidden_states=True)
+    finally:
+        _record.reset(token)
+    hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
+    h = out.last_hidden_state  # (1, T, H)
+    T = hs.shape[1]
+
+    plan = _plan(model)
+    P = pool_all(plan, h[0], mask)  # (P, H): every available pooling, then the naive baselines
+    head_logits, inters = run_heads(plan, P)  # (P_heads, C), (P_heads, H) in plan.heads order
+    main, labels, names, k_main = plan.main, plan.labels, plan.names, plan.k_main
+    inter = inters[k_main][None]  # (1, H) GELU(dense(pooled[main])) in the main head
+    logits = head_logits[k_main][None]  # (1, C)
+    head_probs = head_logits.float().softmax(-1)  # (P_heads, C)
+    probs = head_probs[k_main][None]  # (1, C)
+    P = P.float()
+    best, rows_probs = head_probs.argmax(-1).tolist(), head_probs.tolist()
+    heads = dict.fromkeys(names)  # None = no head trained
+    for i, p in enumerate(plan.heads):
+        heads[p] = HeadPrediction(labels[best[i]], rows_probs[i][best[i]], rows_probs[i])
+
+    key = (T, note, _dtype(h), tuple(v.shape for v in rec.values()))  # what the rows' text depends on, for this model
+    rows = plan.rows.get(key)
+    if rows is None:
+        rows = [tuple(vars(r).values()) for r in _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main,
+                                                            backbone.config.embedding_size, note)]
+        if not note:  # a truncation note names N: not worth keeping
+            plan.rows[key] = rows
 
     norms = hs.norm(dim=-1)  # (L+1, T) L2 norm of each token's vector at each layer
     unit = hs / norms.clamp(min=1e-12)[..., None]  # (L+1, T, H)
@@ -309,7 +323,7 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     Pn = P.numpy()
     return Explanation(
         text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
-        label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=rows,
+        label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=[ShapeRow(*r) for r in rows],
         hidden_states=hs.numpy(), pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
         head_intermediate=inter[0].float().numpy(), token_norms=norms.numpy(),
         cls_cosine=(unit @ unit[-1, 0]).numpy(),  # (L+1, T) cosine with the final [CLS]
