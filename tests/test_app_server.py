@@ -27,10 +27,18 @@ def client(server):
     return Client(server, verbose=False)
 
 
+PUBLIC = {"/predict", "/explain", "/shapes", "/pooling", "/compare", "/code", "/padding_lab", "/pooler_output",
+          "/attribution", "/layer_grid", "/dataset"}
+
+
 def test_endpoints_are_named(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/explore", "/code", "/predict", "/explain", "/shapes", "/pooling"} <= names
-    assert not names & {"/echo", "/layer", "/dataset_method"}  # no benchmark echo, nothing that needs a browser session
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(api) == PUBLIC  # the page's own events are private; no benchmark echo
+    for name, info in api.items():
+        for p in info["parameters"]:
+            assert p["parameter_name"] and not p["parameter_name"].startswith("param_"), (name, p)
+        for r in info["returns"]:
+            assert not r["label"].startswith("value_"), (name, r)  # no value_11 names
 
 
 def test_prediction_matches_in_process(client, tiny_loaded):
@@ -54,15 +62,18 @@ def test_explain_json(client, tiny_loaded):
     assert j["poolings"]["naive_mean"]["head"] is None and j["poolings"]["naive_mean"]["head_note"]
 
 
-def test_page_run(client):
-    out = client.predict("a really good film", 0, api_name="/explore")
-    label, note, shapes = out[0], out[1], out[2]
-    assert label["label"] in ("negative", "positive") and "tokens" in note
-    assert "pooler_output" in [row[0] for row in shapes["data"]]
+def test_shapes_and_compare(client):
+    rows = client.predict("a really good film", api_name="/shapes")
+    named = {r["name"]: r["named"] for r in rows}
+    assert named["input_ids"].startswith("(B=1, T=") and named["logits"] == "(B=1, C=2)"
+    j = client.predict("not bad at all", "bad", api_name="/compare")
+    assert j["a"]["tokens"][0] == "[CLS]" and set(j["poolings"]) >= {"cls", "mean", "naive_mean"}
+    assert all(-1.0001 <= p["cosine"] <= 1.0001 for p in j["poolings"].values())
     assert "h[:, 0]" in client.predict("cls", api_name="/code")
 
 
-@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n ", "empty"), ("x" * 1_000_000, "too long")])
+@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n ", "empty"), ("x" * 30_000, "too long"),
+                                           ("x" * 1_000_000, "413 Request Entity Too Large")])
 def test_bad_inputs_get_a_clear_message_and_server_keeps_serving(client, text, message):
     t = time.perf_counter()
     with pytest.raises(Exception, match=message):
@@ -103,3 +114,74 @@ def test_host_port_defaults_and_env(monkeypatch):
     a = app.parse_args([])
     assert (a.host, a.port) == ("0.0.0.0", 7999)
     assert app.parse_args(["--host", "::1", "--port", "1234", "--share"]).share
+
+
+def _call(base, endpoint, data, timeout=30):
+    """A REST call without gradio_client or a browser session: (status of the POST, the event stream's last line)."""
+    import httpx
+
+    import json
+
+    r = httpx.post(f"{base}gradio_api/call/{endpoint}", content=json.dumps({"data": data}),  # \ud800 stays escaped
+                   headers={"content-type": "application/json"}, timeout=timeout)
+    if r.status_code != 200:
+        return r.status_code, r.text
+    return 200, httpx.get(f"{base}gradio_api/call/{endpoint}/{r.json()['event_id']}", timeout=timeout).text.strip()
+
+
+@pytest.mark.parametrize("endpoint, rest", [("explain", []), ("predict", []), ("compare", ["bad"]),
+                                            ("padding_lab", [8, "", "right"]), ("layer_grid", []),
+                                            ("attribution", ["attention", "weight", 4, "right"])])
+def test_every_text_endpoint_refuses_non_text_and_lone_surrogates(server, endpoint, rest):
+    for bad, message in [(5, "expected text, got int"), ([1, 2], "expected text, got list"),
+                         ("ok \ud800 no", "invalid Unicode at character 4")]:
+        status, body = _call(server, endpoint, [bad, *rest])
+        assert status == 200 and "event: error" in body and message in body, (bad, body)
+    status, body = _call(server, endpoint, ["a good film", *rest])
+    assert "event: complete" in body
+
+
+def test_request_guard(server):
+    import httpx
+
+    r = httpx.post(f"{server}gradio_api/call/explain", content=b'{"data": ["' + b"x" * 3_000_000 + b'"]}',
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 413  # refused before parsing
+    assert httpx.post(f"{server}gradio_api/call/no_such_endpoint", json={"data": ["x"]}).status_code == 404
+    r = httpx.post(f"{server}gradio_api/upload", files={"files": ("page.html", b"<img src=x>")})
+    assert r.status_code == 415 and ".tsv" in r.text
+    r = httpx.post(f"{server}gradio_api/upload", files={"files": ("rows.tsv", b"sentence\tlabel\ngood\t1\n")})
+    assert r.status_code == 200 and r.json()[0].endswith("rows.tsv")
+    assert set(Client(server, verbose=False).predict("good", api_name="/predict")) == {"negative", "positive"}
+
+
+def test_errors_name_no_server_path(server, tmp_path):
+    from gradio_client import handle_file
+
+    bad = tmp_path / "my reviews.tsv"
+    bad.write_text("sentence\tlabel\ngood\t1\nbad\t9\n")
+    with pytest.raises(Exception) as e:
+        Client(server, verbose=False).predict(handle_file(str(bad)), None, "sentence", "label", "cls", api_name="/dataset")
+    assert "my reviews.tsv" in str(e.value) and "/tmp" not in str(e.value) and "gradio" not in str(e.value)
+
+
+def test_analytics_off_and_page_config(server):
+    import httpx
+
+    config = httpx.get(f"{server}config").json()
+    assert config.get("analytics_enabled") is False
+    assert config.get("max_file_size") == 2_000_000
+
+
+def test_responses_stay_under_a_megabyte(server, tmp_path):
+    """16 rows of 120,000-character sentences (the file is under the 2 MB upload limit): every answer stays <= 1 MB."""
+    import httpx
+
+    long = tmp_path / "long.tsv"
+    long.write_text("sentence\tlabel\n" + "".join(f"{'bad film ' * 13_000}\t{i % 2}\n" for i in range(16)))
+    up = httpx.post(f"{server}gradio_api/upload", files={"files": ("long.tsv", long.read_bytes())}).json()[0]
+    status, body = _call(server, "dataset", [{"path": up, "meta": {"_type": "gradio.FileData"}}, None, "sentence",
+                                            "label", "cls"], timeout=120)
+    assert "event: complete" in body and len(body.encode()) <= 1_000_000, len(body.encode())
+    status, body = _call(server, "explain", ["good " * 3_900])
+    assert "event: complete" in body and len(body.encode()) <= 1_000_000

@@ -30,7 +30,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
             text_col = gr.Textbox("sentence", label="text column")
             label_col = gr.Textbox("label", label="label column")
         run = gr.Button("Run dataset view", elem_id="run-dataset")
-        summary = gr.Markdown()
+        summary = gr.Markdown(label="summary")
         acc = gr.Plot(label="accuracy per pooling")
         scatter = gr.Plot(label="PCA per pooling")
         method = gr.Dropdown(names, value=classifier.main_pooling, label="pooling for the details")
@@ -38,7 +38,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
         wrong = gr.Dataframe(headers=views.WRONG_HEADERS, label="misclassified (click a row)", interactive=False,
                              wrap=True, elem_id="misclassified")
         with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+            raw = gr.JSON(label="numbers")
         state = gr.State(None, time_to_live=STATE_TTL)
 
     def details(view, pooling):
