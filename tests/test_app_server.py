@@ -118,9 +118,9 @@ def test_host_port_defaults_and_env(monkeypatch):
 
 def _call(base, endpoint, data, timeout=30):
     """A REST call without gradio_client or a browser session: (status of the POST, the event stream's last line)."""
-    import httpx
-
     import json
+
+    import httpx
 
     r = httpx.post(f"{base}gradio_api/call/{endpoint}", content=json.dumps({"data": data}),  # \ud800 stays escaped
                    headers={"content-type": "application/json"}, timeout=timeout)
