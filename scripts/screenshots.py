@@ -1,12 +1,15 @@
 """Screenshots of every view: python scripts/screenshots.py [--checkpoint PATH] [--out docs] [--text SENTENCE]
 
 Starts `python app.py` (tests.harness.start_app; default: the shipped checkpoint), opens the
-page in headless Debian chromium through Playwright (viewport 1280 wide), types the sentence, runs
-it, and saves one PNG per view once its results have rendered (plotly SVG drawn, tables filled):
+page in headless Debian chromium through Playwright (viewport 1400 wide), types the sentence, presses
+Enter (every tab, main and lab, then shows it), and saves one PNG per view once its results have rendered
+(plotly SVG drawn, tables filled):
 
   <out>/screenshot.png                      the whole page with the Shape trace tab (the README's picture)
+  <out>/screenshot-phone.png                the same page at phone size (390 x 844), its first screens
   <out>/tab-hidden-states.png               Hidden states
   <out>/tab-pooling-side-by-side.png        Pooling side by side
+  <out>/tab-compare.png                     Compare, with the teaching pair "not bad at all" vs "bad"
   <out>/tab-code.png                        Code
   <out>/tab-padding-lab.png                 Padding lab, run with --pads (default 200) pad tokens
   <out>/tab-where-is-my-pooler-output.png   Where is my pooler_output?
@@ -28,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.harness import CHROMIUM, browser_page, free_port, start_app, stop_app  # noqa: E402
@@ -52,7 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--out", default="docs", help="folder for the PNGs (default: docs)")
     p.add_argument("--text", default=DEFAULT_TEXT, help=f"sentence to explain (default: {DEFAULT_TEXT!r})")
     p.add_argument("--pads", type=int, default=200, help="N pad tokens for the Padding lab (default: 200)")
-    p.add_argument("--width", type=int, default=1280, help="viewport width (default: 1280)")
+    p.add_argument("--width", type=int, default=1400, help="viewport width (default: 1400)")
+    p.add_argument("--phone", default="390x844", help="phone viewport for screenshot-phone.png (default: 390x844)")
     p.add_argument("--max-kb", type=int, default=400, help="largest PNG in KB before it is cut to fit (default: 400)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each view's results (default: 180)")
     return p.parse_args(argv)
@@ -96,7 +101,7 @@ class Shooter:
         time.sleep(0.3)  # gradio fades freshly filled outputs in
 
     def open_tab(self, name: str):
-        self.page.get_by_role("tab", name=name, exact=True).click()
+        self.page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text=name).first.click()
         self.wait_until(f"tab {name!r} to open", lambda: self.page.evaluate(
             f"(name) => {{ const t = [...document.querySelectorAll('[role=tab]')].find(b => b.innerText.trim() === name);"
             f" return !!t && t.getAttribute('aria-selected') === 'true' && !!({OPEN_PANEL}); }}", name))
@@ -142,8 +147,7 @@ class Shooter:
 
     def shoot_tab(self, name: str):
         """The tab strip and the open tab (the gr.Tabs block)."""
-        tabs = self.page.locator(".tabs").filter(has=self.page.get_by_role("tab", name=name, exact=True)).first
-        self.shoot(f"tab-{slug(name)}.png", tabs)
+        self.shoot(f"tab-{slug(name)}.png", self.page.locator("#tabs"))
 
 
 def fit(png: bytes, max_bytes: int, cuts: list[int]) -> tuple[bytes, str]:
@@ -217,9 +221,11 @@ def run(args) -> list[str]:
 
 
 def shoot_all(s: Shooter, page, args):
-    # the explorer: type, run, wait for the prediction, the note and the shape table
+    # the page opens ready (an example explained); type our sentence and press Enter: every tab follows
+    page.locator("#shape-table").get_by_text("pooler_output", exact=True).wait_for()
     page.locator("#input-text textarea").fill(args.text)
-    page.locator("#run").click()
+    page.locator("#input-text textarea").press("Enter")
+    s.wait_until("the explained sentence", lambda: page.locator("#shown-text textarea").input_value() == args.text)
     s.wait_text("#note", "Main head")
     s.wait_text("#shape-table", "last_hidden_state")
     s.wait_until("the prediction", lambda: page.locator("#prediction").inner_text().strip() != "")
@@ -242,10 +248,9 @@ def shoot_all(s: Shooter, page, args):
 
     s.open_tab("Padding lab")
     pads = page.locator("#pad-slider input[type=range]")
-    pads.fill(str(args.pads))  # sets the value and fires input/change (the number box follows)
+    pads.fill(str(args.pads))  # sets the value and fires input/change (the number box follows; the tab re-runs)
     s.wait_until(f"the pad slider at {args.pads}",
                  lambda: page.locator("#pad-slider input[type=number]").input_value() == str(args.pads))
-    page.locator("#run-padding").click()
     s.wait_text("#padding-summary", "identical")
     s.wait_text("#padding-summary", str(args.pads))
     s.wait_plots(2)
@@ -257,24 +262,35 @@ def shoot_all(s: Shooter, page, args):
     s.shoot_tab("Where is my pooler_output?")
 
     s.open_tab("Pooling attribution")
-    page.locator("#run-attribution").click()
     s.wait_until("the [PAD] tokens", lambda: page.locator("#attribution-text").get_by_text("[PAD]").count() > 0)
     s.wait_plots(1)
     s.shoot_tab("Pooling attribution")
 
     s.open_tab("Layer x pooling")
-    page.locator("#run-layers").click()
     s.wait_plots(3)
     s.shoot_tab("Layer x pooling")
 
-    s.open_tab("Dataset")
-    s.panel().get_by_label("or pick a file").click()
-    page.get_by_role("option", name=DATASET_FILE).click()
-    page.locator("#run-dataset").click()
+    s.open_tab("Dataset")  # filled on load with the bundled file
     s.wait_plots(3)
     s.wait_until("the misclassified table", lambda: page.locator("#misclassified").is_visible())
     page.mouse.move(0, 0)  # no hover label over a plot
     s.shoot_tab("Dataset")
+
+    s.open_tab("Compare")
+    page.locator("#teaching-pair").click()
+    s.wait_until("the teaching pair", lambda: page.locator("#shown-text textarea").input_value() == "not bad at all")
+    s.wait_text("#compare-summary", "tokens")
+    s.wait_plots(1, "#compare-figure")
+    s.shoot_tab("Compare")
+
+    # the phone: the same link (sentence and tab in the URL) at phone size, its first screens
+    w, h = (int(x) for x in args.phone.split("x"))
+    page.set_viewport_size({"width": w, "height": h})
+    page.goto(page.url.split("?")[0] + "?" + urllib.parse.urlencode({"sentence": args.text, "tab": "shape-trace"}))
+    s.wait_until("the phone page", lambda: page.locator("#shown-text textarea").input_value() == args.text)
+    s.wait_text("#shape-table", "last_hidden_state")
+    s.settle()
+    s.save("screenshot-phone.png", page.screenshot(full_page=True), page.evaluate(CLEAN_CUTS, None))
 
 
 def main(argv=None):

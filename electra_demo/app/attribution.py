@@ -48,7 +48,7 @@ def attribution_tab(classifier, shown) -> Lab:
                 raw: views.attribution_json(a)}
 
     outputs = [text, note, bars, raw]
-    gr.on([name.change, quantity.change, n_pad.release, side.change], when_explained(fill), [shown, name, quantity, n_pad, side],
+    gr.on([name.change, quantity.change, n_pad.change, side.change], when_explained(fill), [shown, name, quantity, n_pad, side],
           outputs, api_visibility="private", trigger_mode="always_last", **MODEL)
 
     def attribution_api(text: str, pooling: str = "attention", show: str = "weight", pads: int = 4,

@@ -37,7 +37,7 @@ def pooling_tab() -> dict:
     with gr.Tab("Pooling side by side", id="pooling-side-by-side"):
         vectors = gr.Plot(label="pooled vectors", elem_id="pooled-vectors")
         table = gr.Dataframe(headers=views.POOL_HEADERS, interactive=False, wrap=True, elem_id="pooling-table",
-                             max_height=1200, column_widths=["130px", "90px", "120px", "70px", "170px", "60px", "550px"])
+                             max_height=1200, column_widths=["130px", "120px", "120px", "70px", "170px", "60px", "520px"])
         cosine = gr.Plot(label="cosine similarity", elem_id="pooling-cosine")
     return {vectors: lambda e, layer: views.pooled_vectors(e), table: lambda e, layer: views.pooling_table(e),
             cosine: lambda e, layer: views.similarity_matrix(e)}

@@ -34,7 +34,7 @@ def padding_tab(classifier, shown) -> Lab:
                 batched: views.batched_table(lab), raw: views.padding_json(lab)}
 
     outputs = [summary, curves, vectors, preds, batched, raw]
-    gr.on([n.release, side.change, other.submit], when_explained(fill), [shown, n, other, side], outputs, api_visibility="private",
+    gr.on([n.change, side.change, other.submit], when_explained(fill), [shown, n, other, side], outputs, api_visibility="private",
           trigger_mode="always_last", **MODEL)
 
     def padding_api(text: str, n_pads: int = 64, other: str = "", side: str = "right") -> dict:

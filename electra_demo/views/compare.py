@@ -48,7 +48,8 @@ def compare_figure(a: Explanation, b: Explanation) -> go.Figure:
                            customdata=[[_head(a, p), _head(b, p)] for p in names],
                            hovertemplate="%{y}: cosine %{x}<br>A: %{customdata[0]}<br>B: %{customdata[1]}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[min(0.0, min(cos.values())), 1], title="cosine between A and B")
+    lo = max(-1.0, min(cos.values()) - 0.05)  # zoomed to the values: close cosines stay distinguishable
+    fig.update_xaxes(range=[lo, 1.0], title="cosine between A and B")
     return layout(fig, "Each pooling: how close the two sentence vectors are", 120 + 26 * len(names))
 
 

@@ -110,8 +110,14 @@ def named_shape(name: str, shape: str, num_layers: int | None = None) -> str:
 
 
 def shape_table(expl: Explanation) -> pd.DataFrame:
-    return pd.DataFrame([[r.name, named_shape(r.name, r.shape), r.dtype, r.note] for r in expl.shapes],
+    return pd.DataFrame([[r.name, named_shape(r.name, r.shape), r.dtype, one_line(r.note)] for r in expl.shapes],
                         columns=SHAPE_HEADERS)
+
+
+def one_line(code: str) -> str:
+    """Multi-line code in a table cell (which drops newlines): each line break shown as ' ⏎ ', so a trailing
+    comment never swallows the next statement. The Code tab and /explain keep the real lines."""
+    return " ⏎ ".join(line.strip() for line in code.splitlines() if line.strip())
 
 
 def token_table(expl: Explanation) -> pd.DataFrame:
