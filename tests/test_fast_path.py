@@ -88,7 +88,7 @@ def test_stacked_heads_follow_weight_changes(tiny_tokenizer):
     clf = LoadedModel(tiny_classifier(tiny_tokenizer, seed=5), tiny_tokenizer)
     before = explain(clf, TEXTS[0])
     with torch.no_grad():
-        clf.model.head("mean").out_proj.bias += 1.0  # in place, as an optimizer step would
+        clf.model.head("mean").out_proj.bias[0] += 1.0  # in place, as an optimizer step would
     after, ref = explain(clf, TEXTS[0]), reference(clf, TEXTS[0])
     assert after.heads["mean"].probs != before.heads["mean"].probs
     np.testing.assert_allclose(after.heads["mean"].probs, ref["logits"]["mean"].softmax(-1)[0].numpy(), **TOL)
