@@ -193,6 +193,11 @@ def _spawn(argv, log):
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 
+def _validated(log) -> bool:
+    """A progress line after a validation (the model summary also names val_acc)."""
+    return any(x.startswith("progress: ") and " val_acc " in x for x in log.read_text().splitlines())
+
+
 def _wait_for(pred, proc, timeout=180):
     t0 = time.time()
     while not pred():
@@ -207,7 +212,7 @@ def test_a_signal_exports_the_best_so_far_marked_interrupted(tiny_data, tmp_path
     out, log = tmp_path / "sig", tmp_path / "log.txt"
     argv = _args(tiny_data, out, "--max-epochs", "500", "--patience", "500", "--pooling", "cls", "--progress-every", "1000")
     proc = _spawn(argv, log)
-    _wait_for(lambda: " val_acc " in log.read_text(), proc)  # a progress line after a validation: a best .ckpt exists
+    _wait_for(lambda: _validated(log), proc)  # one validation done: a best .ckpt exists
     proc.send_signal(sig)
     assert proc.wait(120) == code
     text = log.read_text()
@@ -223,7 +228,7 @@ def test_resume_finishes_a_run_killed_with_sigkill(tiny_data, tmp_path):
     argv = _args(tiny_data, out, "--max-epochs", "6", "--patience", "100", "--pooling", "cls", "--save-every", "0.001")
     last = train.resume_path(train.build_parser().parse_args(argv))
     proc = _spawn(argv, log)
-    _wait_for(lambda: os.path.exists(last) and " val_acc " in log.read_text(), proc)
+    _wait_for(lambda: os.path.exists(last) and _validated(log), proc)
     proc.kill()  # SIGKILL: no handler runs, nothing is exported
     proc.wait(60)
     assert not os.path.exists(out)

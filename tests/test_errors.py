@@ -61,3 +61,26 @@ def test_no_traceback_from_a_real_process(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("error: checkpoint")
+
+
+def test_over_long_fields_and_lines_get_one_line(tiny_checkpoint, tmp_path, capsys):
+    run = predict.cli_main
+    write_tsv(tmp_path / "field.tsv", [("x" * 140_000, 1)])
+    _fails(capsys, run, ["--checkpoint", tiny_checkpoint, "--input", str(tmp_path / "field.tsv")],
+           "field.tsv has a field longer than 131,072 characters")
+    with open(tmp_path / "line.txt", "w") as f:  # plain text has no field limit: the line bound stops it after 1 MiB
+        f.write("fine\n" + "y" * (3 << 20) + "\n")
+    _fails(capsys, run, ["--checkpoint", tiny_checkpoint, "--input", str(tmp_path / "line.txt")],
+           "line.txt line 2 is longer than 1,048,576 characters")
+
+
+def test_bom_header_and_superscript_label_get_the_right_sentence(tmp_path):
+    from electra_demo.data import read_labelled, read_rows
+    from electra_demo.errors import DataError
+
+    (tmp_path / "bom.tsv").write_text("sentence\tlabel\na fine film\t1\n", encoding="utf-8-sig")
+    assert read_rows(str(tmp_path / "bom.tsv"))[0] == ["a fine film"]  # the BOM is not part of the first column's name
+    write_tsv(tmp_path / "sup.tsv", [("a fine film", "²"), ("dull", "0")])
+    with pytest.raises(DataError, match=r"line 2: label '²' is not in the label set \(negative, positive") as e:
+        read_labelled(str(tmp_path / "sup.tsv"), label_names=["negative", "positive"])
+    assert "int()" not in str(e.value)

@@ -189,3 +189,37 @@ def test_remote_code_is_never_run(tmp_path, tiny_checkpoint):
     except CheckpointError:
         pass
     assert not marker.exists()
+
+
+def test_empty_and_text_ckpt_files_are_named_as_such(tmp_path):
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    (tmp_path / "text.ckpt").write_text("hello\n")
+    with pytest.raises(CheckpointError, match="empty.ckpt is not a PyTorch checkpoint: it is empty"):
+        load_classifier(str(tmp_path / "empty.ckpt"))
+    with pytest.raises(CheckpointError, match="text.ckpt is not a PyTorch checkpoint: it does not start like one"):
+        load_classifier(str(tmp_path / "text.ckpt"))
+
+
+def test_a_missing_tokenizer_is_named_not_sentencepiece(tmp_path, tiny_checkpoint):
+    from electra_demo.checkpoint import write_manifest
+
+    folder = tmp_path / "notok"
+    shutil.copytree(tiny_checkpoint, folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "manifest.json"):
+        (folder / name).unlink()
+    write_manifest(str(folder))
+    with pytest.raises(CheckpointError, match=r"no tokenizer \(tokenizer.json expected beside config.json\)") as e:
+        load_classifier(str(folder))
+    assert "sentencepiece" not in str(e.value).lower()
+
+
+def test_a_foreign_model_type_is_refused_before_transformers_reads_it(tmp_path, tiny_checkpoint, capfd):
+    import json
+
+    folder = tmp_path / "evil"
+    shutil.copytree(tiny_checkpoint, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, "model_type": "evil", "auto_map": {"AutoModel": "evil.M"}}))
+    with pytest.raises(CheckpointError, match="is a 'evil' model, not ELECTRA"):
+        load_classifier(str(folder))
+    assert "evil" not in capfd.readouterr().err  # no transformers warning before our one line

@@ -34,7 +34,9 @@ from .datamodule import TextDataModule
 from .predict import evaluate
 from .system import ClassifierSystem
 
-# Measured with scripts/bench_threads.py on the 2-core dev machine (mini preset, batch 32; see README "Training").
+# `python scripts/bench_threads.py --rounds 3 --steps 30` on the 2-core dev machine, with another training running
+# (load average ~8): mini preset, every head, batch 32, median steps/s: 1 thread 1.35, 2 threads 0.17. Two threads
+# contend with everything else on two cores; one thread is the safe default. Try --threads 2 on an idle machine.
 DEFAULT_THREADS = 1
 MONITORS = {"main": "val_acc", "mean": "val_acc_heads_mean", "best": "val_acc_best_head"}
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true")
