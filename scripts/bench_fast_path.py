@@ -291,7 +291,13 @@ def section_cli(repeats: int) -> dict:
         scripts[name] = os.path.join(tmp, f"{name}.py")
         open(scripts[name], "w").write(code)
     out = os.path.join(tmp, "preds.tsv")
+    from electra_demo.data import read_rows
+
+    plain = os.path.join(tmp, "test_sentences.txt")  # the same sentences without labels: the CLI runs the main head only
+    open(plain, "w", encoding="utf-8").write("\n".join(read_rows(test)[0]) + "\n")
     argv = {
+        "predict CLI fp32, sentences only": [sys.executable, "-m", "electra_demo", "predict", "--input", plain, "--precision",
+                                             "fp32", "--output", out, "--overwrite"],
         "predict CLI fp32": [sys.executable, "-m", "electra_demo", "predict", "--input", test, "--precision", "fp32",
                              "--output", out, "--overwrite"],
         "predict CLI auto": [sys.executable, "-m", "electra_demo", "predict", "--input", test, "--output", out, "--overwrite"],
@@ -331,20 +337,21 @@ def section_cli(repeats: int) -> dict:
     return res
 
 
-def importtime(code: str) -> tuple[float, list[tuple[int, str]], list[str]]:
-    """(total import seconds, the largest self times, heavy packages imported) of `python -X importtime -c code`."""
+def importtime(code: str) -> tuple[float, list[tuple[float, str]], list[str]]:
+    """(total import seconds, [(seconds, package)] by top-level package, heavy packages imported) of
+    `python -X importtime -c code`."""
     out = subprocess.run([sys.executable, "-X", "importtime", "-c",
                           code + "; import sys; print([m for m in ('pytorch_lightning', 'lightning', 'torchmetrics', "
                           "'gradio', 'plotly', 'pandas', 'scipy', 'sklearn') if m in sys.modules])"],
                          cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
-    rows = []
+    by_package = {}
     for line in out.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "self" not in line:
-            self_us, cum_us, name = line[len("import time:"):].split("|")
-            rows.append((int(self_us), int(cum_us), name.rstrip()))
-    total = sum(r[0] for r in rows) / 1e6
-    top = sorted(((r[1], r[2].strip()) for r in rows if r[2].startswith(" ") and not r[2].startswith("   ")), reverse=True)[:8]
-    return total, top, json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"'))
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, _, name = line[len("import time:"):].split("|")
+            package = name.strip().split(".")[0]
+            by_package[package] = by_package.get(package, 0) + int(self_us) / 1e6
+    top = sorted(((v, k) for k, v in by_package.items()), reverse=True)
+    return sum(by_package.values()), top, json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"'))
 
 
 def section_imports(repeats: int) -> dict:
@@ -352,12 +359,13 @@ def section_imports(repeats: int) -> dict:
         "predict entry point (import electra_demo.training.predict)": "import electra_demo.training.predict",
         "minimal script (torch + transformers AutoTokenizer, ElectraForSequenceClassification)":
             "import torch; from transformers import AutoTokenizer, ElectraForSequenceClassification",
-        "app (import electra_demo.app.main, what python app.py imports)": "import electra_demo.app.main",
+        "app (electra_demo.checkpoint + electra_demo.app.page, what python app.py imports)":
+            "import electra_demo.checkpoint, electra_demo.app.page",
         "minimal Gradio app (gradio + torch + transformers)":
             "import gradio, torch; from transformers import AutoTokenizer, ElectraForSequenceClassification",
     }
     print(f"\n### Import time (python -X importtime, median of {repeats} interleaved, {load()})\n")
-    print("| imports | seconds | heavy packages loaded | largest (cumulative) |")
+    print("| imports | seconds | heavy packages loaded | seconds by package (self time) |")
     print("|---|---|---|---|")
     res = {}
     totals = {k: [] for k in cases}
@@ -370,7 +378,7 @@ def section_imports(repeats: int) -> dict:
     for k in cases:
         top, heavy = last[k]
         print(f"| {k} | {statistics.median(totals[k]):.2f} | {', '.join(heavy) or 'none'} | "
-              f"{', '.join(f'{n} {us / 1e6:.2f}' for us, n in top[:5])} |")
+              f"{', '.join(f'{n} {sec:.2f}' for sec, n in top[:6])} |")
         res[k] = {"s": statistics.median(totals[k]), "heavy": heavy, "top": top}
     return res
 
