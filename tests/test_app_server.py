@@ -109,6 +109,7 @@ def test_host_port_defaults_and_env(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     a = app.parse_args([])
     assert (a.host, a.port, a.share, a.checkpoint) == ("127.0.0.1", 7860, False, None)
+    assert app.parse_args(["--checkpoint", "a", "--checkpoint", "b"]).checkpoint == ["a", "b"]
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     a = app.parse_args([])
@@ -181,7 +182,28 @@ def test_responses_stay_under_a_megabyte(server, tmp_path):
     long.write_text("sentence\tlabel\n" + "".join(f"{'bad film ' * 13_000}\t{i % 2}\n" for i in range(16)))
     up = httpx.post(f"{server}gradio_api/upload", files={"files": ("long.tsv", long.read_bytes())}).json()[0]
     status, body = _call(server, "dataset", [{"path": up, "meta": {"_type": "gradio.FileData"}}, None, "sentence",
-                                            "label", "cls"], timeout=120)
+                                            "label", "cls", None], timeout=120)
     assert "event: complete" in body and len(body.encode()) <= 1_000_000, len(body.encode())
     status, body = _call(server, "explain", ["good " * 3_900])
     assert "event: complete" in body and len(body.encode()) <= 1_000_000
+
+
+def test_model_cache_is_bounded_and_the_served_model_pinned(tiny_loaded, tiny_checkpoint, tmp_path):
+    import shutil
+
+    from electra_demo.app.models import Models, find_checkpoints
+    from electra_demo.errors import InputError
+
+    for name in ("a", "b"):
+        shutil.copytree(tiny_checkpoint, tmp_path / name)
+    (tmp_path / "not-a-checkpoint").mkdir()
+    offered = find_checkpoints(str(tmp_path))
+    assert list(offered) == ["a", "b"]
+    models = Models(tiny_loaded, offered, capacity=1)
+    assert models.names == ["tiny", "a", "b"] and models.get("tiny") is tiny_loaded and models.get(None) is tiny_loaded
+    a = models.get("a")
+    assert models.get("a") is a and list(models.loaded) == ["a"]
+    models.get("b")
+    assert list(models.loaded) == ["b"] and models.get("tiny") is tiny_loaded  # "a" dropped, the served one stays
+    with pytest.raises(InputError, match="unknown model 'c'; offered: tiny, a, b"):
+        models.get("c")

@@ -212,3 +212,34 @@ def test_api_json_is_plain(app_url):
 
     c = Client(app_url, verbose=False)
     assert json.dumps(c.predict("good", api_name="/predict"))
+
+
+def test_figures_follow_the_dark_theme(page, app_url):
+    page.goto(app_url + "?__theme=dark&tab=hidden-states")
+    _plot_rendered(page, "hidden-heatmap")
+    backgrounds = page.evaluate("""() => [...document.querySelectorAll('#hidden-heatmap .main-svg')]
+        .map(svg => getComputedStyle(svg).backgroundColor)""")
+    assert backgrounds and all(b in ("rgba(0, 0, 0, 0)", "transparent") for b in backgrounds), backgrounds
+    assert page.evaluate("() => document.body.classList.contains('dark') || "
+                         "document.querySelector('.gradio-container').closest('.dark') !== null")
+    page.goto(app_url)
+    _ready(page)
+
+
+def test_model_menu_switches_every_view(page, app_url):
+    """The tiny test model is served; checkpoints/ offers the shipped one too: choosing it re-explains with it."""
+    import re
+
+    assert "Model: tiny" in page.locator("#model-card").inner_text()
+    page.locator("#model-choice input").click()
+    page.get_by_role("option", name="electra-sst2", exact=True).click()
+    page.locator("#model-card").get_by_text("Model: electra-sst2").wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('model') === 'electra-sst2'")
+    assert re.search(r"dev accuracy \d+\.\d%", page.locator("#model-card").inner_text())  # from its card
+    _tab(page, "Hidden states")
+    page.locator("#hidden-heatmap").get_by_text("of 4 (hidden_states").wait_for()  # 4 layers, not the tiny 2
+    page.goto(app_url + "?model=electra-sst2&sentence=a+fine+film")  # the link carries the model too
+    _wait_shown(page, "a fine film")
+    page.locator("#model-card").get_by_text("Model: electra-sst2").wait_for()
+    page.goto(app_url)
+    _ready(page)

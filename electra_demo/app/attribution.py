@@ -10,7 +10,7 @@ from .common import MODEL, Lab, sentence, user_errors, when_explained
 QUANTITIES = ("weight", "contribution")
 
 
-def attribution_tab(classifier, shown) -> Lab:
+def attribution_tab(classifier, shown, models, choice) -> Lab:
     names = attribution_poolings(classifier.model)
     with gr.Tab("Pooling attribution", id="pooling-attribution"):
         gr.Markdown("Which tokens make the pooled vector, on the explained sentence padded with a few [PAD]s: every "
@@ -30,25 +30,27 @@ def attribution_tab(classifier, shown) -> Lab:
         with gr.Accordion("numbers (JSON)", open=False):
             raw = gr.JSON()
 
-    def check(pooling, what, pads, pad_side):
-        if pooling not in names:
-            raise InputError(f"unknown pooling {pooling!r}; valid: {', '.join(names)}")
+    def check(pooling, what, pads, pad_side, c=classifier):
+        valid = attribution_poolings(c.model)
+        if pooling not in valid:
+            raise InputError(f"unknown pooling {pooling!r}; valid: {', '.join(valid)}")
         if what not in QUANTITIES or pad_side not in SIDES:
             raise InputError(f"show must be one of {', '.join(QUANTITIES)}; side one of {', '.join(SIDES)}")
         if not isinstance(pads, (int, float)) or isinstance(pads, bool) or not 0 <= pads <= MAX_PAD:
             raise InputError(f"pads must be a number from 0 to {MAX_PAD}")
 
     @user_errors
-    def fill(sent: str, pooling: str, what: str, pads: int, pad_side: str):
-        check(pooling, what, pads, pad_side)
-        a = attribution(classifier, sentence(sent), pooling, int(pads), pad_side)
+    def fill(sent: str, model: str, pooling: str, what: str, pads: int, pad_side: str):
+        c = models.get(model)
+        check(pooling, what, pads, pad_side, c)
+        a = attribution(c, sentence(sent), pooling, int(pads), pad_side)
         md = (f"{a.note}. Rebuilt from these weights, the vector matches the model's to {a.vector_max_diff:.1e}; "
               f"the real tokens' weights match the unpadded run to {a.unpadded_max_diff:.1e}.")
         return {text: views.highlighted(a, what), note: md, bars: views.attribution_bars(a, what),
                 raw: views.attribution_json(a)}
 
     outputs = [text, note, bars, raw]
-    gr.on([name.change, quantity.change, n_pad.change, side.change], when_explained(fill), [shown, name, quantity, n_pad, side],
+    gr.on([name.change, quantity.change, n_pad.change, side.change], when_explained(fill), [shown, choice, name, quantity, n_pad, side],
           outputs, api_visibility="private", trigger_mode="always_last", **MODEL)
 
     def attribution_api(text: str, pooling: str = "attention", show: str = "weight", pads: int = 4,
@@ -57,4 +59,4 @@ def attribution_tab(classifier, shown) -> Lab:
         check(pooling, show, pads, side)
         return views.attribution_json(attribution(classifier, sentence(text), pooling, int(pads), side))
 
-    return Lab(fill, [name, quantity, n_pad, side], outputs, [(attribution_api, "attribution", MODEL)])
+    return Lab(fill, [choice, name, quantity, n_pad, side], outputs, [(attribution_api, "attribution", MODEL)])

@@ -15,7 +15,7 @@ def offered_files(paths: list[str], labels: list[str]) -> dict[str, str]:
     return {os.path.basename(p): p for p in paths or [] if load_label_names(p) == list(labels)}
 
 
-def dataset_tab(classifier, dataset_files: list[str] | None = None):
+def dataset_tab(classifier, dataset_files: list[str] | None = None, models=None, choice=None):
     """The tab; returns (misclassified table, dataset state, its Lab) so the page can send a clicked row to every view
     and fill the tab on load with the bundled file."""
     files = offered_files(dataset_files, classifier.labels)
@@ -47,7 +47,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
 
     @user_errors
     def run_dataset(file: str | None, picked: str | None, text_column: str, label_column: str, pooling: str,
-                    progress=gr.Progress()):
+                    model: str | None = None, progress=gr.Progress()):
         """Every pooling over a labelled file: PCA, linear probe and head accuracy, confusion, misclassified rows."""
         if file:
             path = file
@@ -55,10 +55,12 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
             path = files[picked]
         else:
             raise InputError("no file given", ui="upload a labelled .tsv/.csv file" + (" or pick one" if files else ""))
-        if not isinstance(text_column, str) or not isinstance(label_column, str) or pooling not in names:
-            raise InputError(f"text and label columns must be names; the pooling one of {', '.join(names)}")
+        c = models.get(model) if models else classifier
+        valid = c.model.available_poolings()
+        if not isinstance(text_column, str) or not isinstance(label_column, str) or pooling not in valid:
+            raise InputError(f"text and label columns must be names; the pooling one of {', '.join(valid)}")
         try:
-            view = dataset_view(classifier, path, text_column.strip(), label_column.strip(),
+            view = dataset_view(c, path, text_column.strip(), label_column.strip(),
                                 progress=lambda f, d: progress(f, desc=d), name=os.path.basename(path))
         finally:
             if file and os.path.abspath(file).startswith(os.path.abspath(UPLOAD_DIR) + os.sep):
@@ -76,7 +78,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None):
             raise InputError("no dataset has been run yet", ui="press 'Run dataset view' first")
         return details(view, pooling)
 
-    inputs = [upload, pick, text_col, label_col, method]
+    inputs = [upload, pick, text_col, label_col, method] + ([choice] if choice is not None else [])
     outputs = [summary, acc, scatter, conf, wrong, raw, state, upload]
     run.click(run_dataset, inputs, outputs, api_name="dataset", **MODEL)
     method.change(change_method, [state, method], [conf, wrong, raw], api_visibility="private")

@@ -43,7 +43,7 @@ def pooling_tab() -> dict:
             cosine: lambda e, layer: views.similarity_matrix(e)}
 
 
-def compare_tab(classifier, shown):
+def compare_tab(classifier, shown, models, choice):
     """Sentence A (the explained one) beside sentence B: cosine per pooling, both predictions per head, both shapes."""
     with gr.Tab("Compare", id="compare"):
         gr.Markdown("The explained sentence (**A**) beside a second sentence (**B**): each pooling's cosine between the "
@@ -60,16 +60,17 @@ def compare_tab(classifier, shown):
                               label="shape trace of both", elem_id="compare-shapes")
 
     @user_errors
-    def fill(a_text: str, b_text: str):
+    def fill(a_text: str, model: str, b_text: str):
         if not (b_text or "").strip():
             return {summary: "Type a second sentence B to compare with.", figure: None, table: None, shapes: None}
-        a, b = explain(classifier, sentence(a_text)), explain(classifier, sentence(b_text))
+        c = models.get(model)
+        a, b = explain(c, sentence(a_text)), explain(c, sentence(b_text))
         return {summary: compare_views.compare_summary(a, b), figure: compare_views.compare_figure(a, b),
                 table: compare_views.compare_table(a, b), shapes: compare_views.compare_shapes(a, b)}
 
     outputs = [summary, figure, table, shapes]
-    other.submit(when_explained(fill), [shown, other], outputs, api_visibility="private", **MODEL)
-    return pair, other, Lab(fill, [other], outputs)
+    other.submit(when_explained(fill), [shown, choice, other], outputs, api_visibility="private", **MODEL)
+    return pair, other, Lab(fill, [choice, other], outputs)
 
 
 def code_tab(names: list[str]) -> list:

@@ -7,7 +7,7 @@ from ..views import layer_grid as views
 from .common import MODEL, Lab, sentence, user_errors, when_explained
 
 
-def layer_tab(classifier, shown) -> Lab:
+def layer_tab(classifier, shown, models, choice, tab_layer: list) -> Lab:
     L = classifier.model.config.num_hidden_layers
     with gr.Tab("Layer x pooling", id="layer-x-pooling"):
         gr.Markdown("Every pooling applied to every layer's hidden states (layer 0 = embeddings), for the explained "
@@ -21,27 +21,31 @@ def layer_tab(classifier, shown) -> Lab:
         with gr.Accordion("numbers (JSON)", open=False):
             raw = gr.JSON()
 
-    def check(at_layer):
-        if not isinstance(at_layer, (int, float)) or isinstance(at_layer, bool) or not 0 <= at_layer <= L:
-            raise InputError(f"layer must be a number from 0 to {L}")
+    def check(at_layer, c=classifier):
+        top = c.model.config.num_hidden_layers
+        if not isinstance(at_layer, (int, float)) or isinstance(at_layer, bool) or not 0 <= at_layer <= top:
+            raise InputError(f"layer must be a number from 0 to {top}")
         return int(at_layer)
 
     @user_errors
-    def fill(text: str, at_layer: int):
-        g = layer_grid(classifier, sentence(text))
-        return {drift: views.layer_drift(g), sim: views.layer_similarity(g, check(at_layer)), probe: views.layer_probe(g),
+    def fill(text: str, model: str, at_layer: int):
+        c = models.get(model)
+        g = layer_grid(c, sentence(text))
+        return {drift: views.layer_drift(g), sim: views.layer_similarity(g, check(at_layer, c)), probe: views.layer_probe(g),
                 raw: views.layer_grid_json(g)}
 
     @user_errors
-    def redraw(text: str, at_layer: int):
-        return views.layer_similarity(layer_grid(classifier, sentence(text)), check(at_layer))
+    def redraw(text: str, model: str, at_layer: int):
+        c = models.get(model)
+        return views.layer_similarity(layer_grid(c, sentence(text)), check(at_layer, c))
 
     # .change fires for the number box, the keyboard and the drag alike (release alone missed the box: issue 11.10)
-    layer.change(when_explained(redraw), [shown, layer], sim, api_visibility="private", trigger_mode="always_last",
+    layer.change(when_explained(redraw), [shown, choice, layer], sim, api_visibility="private", trigger_mode="always_last",
                  show_progress="hidden", **MODEL)
 
     def layer_grid_api(text: str) -> dict:
         """Every pooling on every layer as JSON: drift, pairwise similarity, heads as an exploratory probe."""
         return views.layer_grid_json(layer_grid(classifier, sentence(text)))
 
-    return Lab(fill, [layer], [drift, sim, probe, raw], [(layer_grid_api, "layer_grid", MODEL)])
+    tab_layer[0] = layer
+    return Lab(fill, [choice, layer], [drift, sim, probe, raw], [(layer_grid_api, "layer_grid", MODEL)])

@@ -10,9 +10,10 @@ import os
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None,
+    p.add_argument("--checkpoint", default=None, action="append",
                    help="our checkpoint folder, a Hugging Face ELECTRA classifier folder or hub id, or a Lightning .ckpt "
-                        "(default: the shipped checkpoints/electra-sst2)")
+                        "(default: the shipped checkpoints/electra-sst2). Repeat it to offer more models in the page's "
+                        "model menu (the first is served first); the folders under checkpoints/ are always offered")
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
                    help="interface to bind (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
@@ -25,11 +26,14 @@ def main(argv=None):
     args = parse_args(argv)
     from ..checkpoint import load_classifier  # imported here so --help is instant
 
-    classifier = load_classifier(args.checkpoint)  # loaded once, shared by every request
+    first, *more = args.checkpoint or [None]
+    classifier = load_classifier(first)  # loaded once, shared by every request
     from .common import launch_kwargs
+    from .models import Models, find_checkpoints, name_of
     from .page import CSS, HEAD, build_demo
 
-    demo = build_demo(classifier)
+    offered = {**find_checkpoints(), **{name_of(s): s for s in more}}  # others load on first use (bounded cache)
+    demo = build_demo(classifier, models=Models(classifier, offered))
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs(demo, CSS, HEAD))
 

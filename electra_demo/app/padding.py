@@ -8,7 +8,7 @@ from ..views import padding as views
 from .common import MODEL, Lab, sentence, user_errors, when_explained
 
 
-def padding_tab(classifier, shown) -> Lab:
+def padding_tab(classifier, shown, models, choice) -> Lab:
     with gr.Tab("Padding lab", id="padding-lab"):
         gr.Markdown("The explained sentence with N [PAD] tokens (attention_mask 0), right and left padding. Masked "
                     "poolings must not move; the hand-written unmasked mean / max / `h[:, 0]` do. Each naive vector goes "
@@ -27,14 +27,14 @@ def padding_tab(classifier, shown) -> Lab:
             raw = gr.JSON()
 
     @user_errors
-    def fill(text: str, n_pads: int, other_text: str, pad_side: str):
-        lab = padding_lab(classifier, sentence(text), int(n_pads), sentence(other_text) if other_text.strip() else "")
+    def fill(text: str, model: str, n_pads: int, other_text: str, pad_side: str):
+        lab = padding_lab(models.get(model), sentence(text), int(n_pads), sentence(other_text) if other_text.strip() else "")
         return {summary: views.padding_summary(lab), curves: views.padding_curves(lab),
                 vectors: views.padding_vectors(lab, pad_side), preds: views.padding_table(lab),
                 batched: views.batched_table(lab), raw: views.padding_json(lab)}
 
     outputs = [summary, curves, vectors, preds, batched, raw]
-    gr.on([n.change, side.change, other.submit], when_explained(fill), [shown, n, other, side], outputs, api_visibility="private",
+    gr.on([n.change, side.change, other.submit], when_explained(fill), [shown, choice, n, other, side], outputs, api_visibility="private",
           trigger_mode="always_last", **MODEL)
 
     def padding_api(text: str, n_pads: int = 64, other: str = "", side: str = "right") -> dict:
@@ -45,4 +45,4 @@ def padding_tab(classifier, shown) -> Lab:
             raise InputError(f"side must be one of {', '.join(SIDES)}, and other a text")
         return views.padding_json(padding_lab(classifier, sentence(text), n_pads, sentence(other) if other.strip() else ""))
 
-    return Lab(fill, [n, other, side], outputs, [(padding_api, "padding_lab", MODEL)])
+    return Lab(fill, [choice, n, other, side], outputs, [(padding_api, "padding_lab", MODEL)])

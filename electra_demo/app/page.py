@@ -13,6 +13,7 @@ import tempfile
 import gradio as gr
 
 from ..checkpoint import LoadedModel
+from ..lab.attribution import attribution_poolings
 from ..lab.explain import MAX_CHARS, explain
 from ..views import compare as compare_views
 from ..views import explain as views
@@ -21,6 +22,7 @@ from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors, when
 from .dataset import dataset_tab
 from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
 from .layer_grid import layer_tab
+from .models import Models
 from .padding import padding_tab
 from .pooler_output import pooler_tab
 
@@ -33,7 +35,7 @@ EXAMPLES = [
 EXAMPLE_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples",
                             "reviews.tsv")
 STALE = ("**The views still show the last explained sentence.** Press Enter or Explain to show this one.")
-URL_KEYS = ("sentence", "tab", "layer", "b", "pads", "pooling")  # query parameters of a shareable link
+URL_KEYS = ("sentence", "tab", "layer", "b", "pads", "pooling", "model")  # query parameters of a shareable link
 
 CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
@@ -92,13 +94,18 @@ def restore(params: dict, L: int, tabs: list[str]) -> dict:
                 pads=params.get("pads"), pooling=params.get("pooling"))
 
 
-def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) -> gr.Blocks:
+def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, models: Models | None = None) -> gr.Blocks:
+    """The page for `classifier`; `models` (default: this one only) are the checkpoints offered in its model menu."""
+    models = models or Models(classifier)
     L = classifier.model.config.num_hidden_layers
     files = [EXAMPLE_DATA] if dataset_files is None else dataset_files
     with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
                     "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence.")
-        gr.Markdown(views.model_card(classifier), elem_id="model-card")
+        with gr.Row(equal_height=True):
+            card = gr.Markdown(views.model_card(classifier), elem_id="model-card")
+            choice = gr.Dropdown(models.names, value=models.first_name, label="model (checkpoint folder)", scale=0,
+                                 min_width=220, elem_id="model-choice", interactive=len(models.names) > 1)
         with gr.Row():
             with gr.Column(scale=3):
                 text = gr.Textbox(EXAMPLES[0], label="sentence", lines=1, max_lines=6, max_length=MAX_CHARS,
@@ -123,13 +130,14 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
             slider, heatmap, hidden = hidden_tab(L)
             formatters.update(hidden)
             formatters.update(pooling_tab())
-            pair, other, compare = compare_tab(classifier, shown)
+            pair, other, compare = compare_tab(classifier, shown, models, choice)
             apis = code_tab(poolings_of(classifier))
-            padding = padding_tab(classifier, shown)
+            padding = padding_tab(classifier, shown, models, choice)
             apis += pooler_tab(classifier)
-            attribution = attribution_tab(classifier, shown)
-            grid = layer_tab(classifier, shown)
-            wrong, data_state, dataset = dataset_tab(classifier, files)
+            attribution = attribution_tab(classifier, shown, models, choice)
+            grid_layer = [None]
+            grid = layer_tab(classifier, shown, models, choice, grid_layer)
+            wrong, data_state, dataset = dataset_tab(classifier, files, models, choice)
         tab_ids = ["shape-trace", "hidden-states", "pooling-side-by-side", "compare", "code", "padding-lab",
                    "where-is-my-pooler-output", "pooling-attribution", "layer-x-pooling", "dataset"]
         formatters = {label: lambda e, layer: views.prediction(e), note: lambda e, layer: views.note_markdown(e),
@@ -137,9 +145,9 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
         labs = [compare, padding, attribution, grid]
 
         @user_errors
-        def explore(text_: str, layer: int):
+        def explore(text_: str, model: str, layer: int):
             """Explain one sentence and fill every main view; it becomes the sentence every tab shows."""
-            expl = explain(classifier, sentence(text_))
+            expl = explain(models.get(model), sentence(text_))
             return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text, stale: ""}
 
         lab_inputs = [x for lab in labs for x in lab.inputs]
@@ -154,15 +162,15 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
             return out
 
         @user_errors
-        def redraw(text_: str, layer: int):
-            return views.hidden_heatmap(explain(classifier, sentence(text_)), int(layer))
+        def redraw(text_: str, model: str, layer: int):
+            return views.hidden_heatmap(explain(models.get(model), sentence(text_)), int(layer))
 
         @user_errors
-        def export_files(text_: str):
+        def export_files(text_: str, model: str):
             """The explanation as JSON and the pooled vectors as CSV, as two files to download."""
             import json
 
-            expl = explain(classifier, sentence(text_))
+            expl = explain(models.get(model), sentence(text_))
             folder = tempfile.mkdtemp(prefix="electra-export-")
             paths = [os.path.join(folder, "explanation.json"), os.path.join(folder, "pooled_vectors.csv")]
             with open(paths[0], "w", encoding="utf-8") as f:
@@ -171,22 +179,22 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
                 f.write(views.pooled_csv(expl))
             return gr.File(paths, visible=True)
 
-        sync_js = ("(s, l, b, p, q) => { window.electraSync({sentence: s, layer: l, b: b, pads: p, pooling: q}); "
-                   "window.electraResize(); }")
-        sync_inputs = [shown, slider, other, padding.inputs[0], attribution.inputs[0]]
+        sync_js = ("(s, l, b, p, q, m) => { window.electraSync({sentence: s, layer: l, b: b, pads: p, pooling: q, "
+                   f"model: m === {models.first_name!r} ? '' : m}}); window.electraResize(); }}")
+        sync_inputs = [shown, slider, other, padding.inputs[1], attribution.inputs[1], choice]
 
         def explain_chain(*triggers, pre=None):
             """Explain the box's sentence, then every lab tab on it, then put it in the URL."""
-            ev = gr.on(list(triggers), explore, [text, slider], [*formatters, shown, stale],
+            ev = gr.on(list(triggers), explore, [text, choice, slider], [*formatters, shown, stale],
                        api_visibility="private", **MODEL) if pre is None else pre.then(
-                explore, [text, slider], [*formatters, shown, stale], api_visibility="private", **MODEL)
+                explore, [text, choice, slider], [*formatters, shown, stale], api_visibility="private", **MODEL)
             ev.success(run_labs, [shown, *lab_inputs], lab_outputs, api_visibility="private", **MODEL).then(
                 None, sync_inputs, None, js=sync_js)
             return ev
 
         explain_chain(run.click, text.submit)
         text.change(None, [text, shown], stale, js=f"(t, s) => (t.trim() && t.trim() !== (s || '').trim()) ? {STALE!r} : ''")
-        slider.change(when_explained(redraw), [shown, slider], heatmap, api_visibility="private", trigger_mode="always_last",
+        slider.change(when_explained(redraw), [shown, choice, slider], heatmap, api_visibility="private", trigger_mode="always_last",
                       show_progress="hidden", **MODEL).then(None, sync_inputs, None, js=sync_js)
         explain_chain(pre=examples.click(lambda i: EXAMPLES[i], examples, text, api_visibility="private"))
         explain_chain(pre=pair.click(lambda: compare_views.TEACHING_PAIR, None, [text, other], api_visibility="private"))
@@ -203,19 +211,33 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None) 
         copy.click(None, None, link, js="() => { const u = window.location.href; "
                    "try { navigator.clipboard.writeText(u); } catch (e) {} return u; }").then(
             lambda: gr.Textbox(visible=True), None, link, api_visibility="private")
-        export.click(when_explained(export_files), shown, files_out, api_visibility="private", **MODEL)
+        export.click(when_explained(export_files), [shown, choice], files_out, api_visibility="private", **MODEL)
 
         def opening(request: gr.Request):
             """Opens ready: the shared URL's view (or the first example), explained as soon as the page loads."""
-            v = restore(dict(request.query_params) if request else {}, L, tab_ids)
+            params = dict(request.query_params) if request else {}
+            v = restore(params, L, tab_ids)
             out = {text: v["sentence"], slider: v["layer"], other: v["b"], tabs: gr.Tabs(selected=v["tab"])}
             if v["pads"] is not None and str(v["pads"]).isdigit():
-                out[padding.inputs[0]] = min(int(v["pads"]), 512)
-            if v["pooling"] in [c[1] for c in attribution.inputs[0].choices]:
-                out[attribution.inputs[0]] = v["pooling"]
+                out[padding.inputs[1]] = min(int(v["pads"]), 512)
+            if v["pooling"] in [c[1] for c in attribution.inputs[1].choices]:
+                out[attribution.inputs[1]] = v["pooling"]
+            if params.get("model") in models.names and params["model"] != models.first_name:
+                out.update(switch(params["model"]))
             return out
 
-        load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[0], attribution.inputs[0]],
+        def switch(name: str) -> dict:
+            """Another checkpoint: its card, and the controls that depend on its size and poolings."""
+            c = models.get(name)
+            n = c.model.config.num_hidden_layers
+            pools = attribution_poolings(c.model)
+            return {choice: name, card: views.model_card(c), slider: gr.Slider(maximum=n, value=n),
+                    grid_layer[0]: gr.Slider(maximum=n, value=n), label: gr.Label(num_top_classes=len(c.labels)),
+                    attribution.inputs[1]: gr.Dropdown(pools, value="attention" if "attention" in pools else pools[0])}
+
+        switch_outputs = [choice, card, slider, grid_layer[0], label, attribution.inputs[1]]
+        explain_chain(pre=choice.input(user_errors(switch), choice, switch_outputs, api_visibility="private", **MODEL))
+        load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[1], *switch_outputs],
                          api_visibility="private")
         explain_chain(pre=load)
         load.then(dataset.fill, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
