@@ -67,7 +67,7 @@ def label_of(labels: list[str], k, missing: str = "-") -> str:
     return labels[int(k)] if k >= 0 else missing
 
 
-def token_axis(tokens: list[str], max_labels: int = 60) -> dict:
+def token_axis(tokens: list[str], max_labels: int = 128) -> dict:
     """Tick text for tokens on a numeric axis (repeated tokens keep their own rows); every token up to max_labels."""
     T = len(tokens)
     step = max(1, -(-T // max_labels))
