@@ -4,6 +4,12 @@ The backbone runs once with output_hidden_states=True; the shape trace, every po
 head's prediction, the per-layer token views and the cosine matrix are all computed from those
 tensors. Text is validated first (empty -> InputError, oversized -> InputError before tokenizing).
 views/explain.py turns an Explanation into figures, tables and the /explain JSON.
+
+It costs about one bare forward (scripts/bench_fast_path.py): ONE tokenizer call gives the truncated ids and the
+untruncated count; the backbone runs without a mask (one unpadded sentence: nothing to mask); the fixed-weight
+poolings are one matrix multiply over their registry coefficients; every head runs as two batched multiplies over
+weights stacked once per model (`_Plan`, stacked again when a weight changes). The numbers are those of the
+straightforward computation (model.encode, pooling.pool, each head) to float rounding: tests/test_fast_path.py.
 """
 import functools
 import threading
