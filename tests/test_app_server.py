@@ -207,3 +207,36 @@ def test_model_cache_is_bounded_and_the_served_model_pinned(tiny_loaded, tiny_ch
     assert list(models.loaded) == ["b"] and models.get("tiny") is tiny_loaded  # "a" dropped, the served one stays
     with pytest.raises(InputError, match="unknown model 'c'; offered: tiny, a, b"):
         models.get("c")
+
+
+def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, monkeypatch):
+    """The guard alone, in front of a stand-in app: a full upload folder answers 503; a chunked body over the limit
+    (no Content-Length) never reaches the app whole."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from electra_demo.app import common
+
+    async def echo(request):
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = Starlette(routes=[Route("/gradio_api/upload", echo, methods=["POST"]),
+                            Route("/gradio_api/call/explain", echo, methods=["POST"])])
+    client = TestClient(common.RequestGuard(app, api_names=lambda: {"explain"}), raise_server_exceptions=False)
+    (tmp_path / "old.tsv").write_bytes(b"x" * 5000)
+    monkeypatch.setattr(common, "UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setattr(common, "MAX_TEMP_BYTES", 1000)
+    r = client.post("/gradio_api/upload", files={"files": ("rows.tsv", b"sentence\tlabel\n")})
+    assert r.status_code == 503 and "upload space is full" in r.text
+    monkeypatch.setattr(common, "MAX_TEMP_BYTES", 10_000)
+    assert client.post("/gradio_api/upload", files={"files": ("rows.tsv", b"a\tb\n")}).status_code == 200
+
+    def chunks():
+        for _ in range(30):
+            yield b"x" * 50_000  # 1.5 MB in all, sent without a Content-Length
+
+    r = client.post("/gradio_api/call/explain", content=chunks())
+    assert r.status_code == 413 and "too large" in r.text  # cut off at the limit, never read whole
+    assert client.post("/gradio_api/call/explain", content=b"{}").text == "2"

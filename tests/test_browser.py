@@ -243,3 +243,11 @@ def test_model_menu_switches_every_view(page, app_url):
     page.locator("#model-card").get_by_text("Model: electra-sst2").wait_for()
     page.goto(app_url)
     _ready(page)
+
+
+def test_copy_link_shows_the_link_of_this_view(page):
+    page.locator("#copy-link").click()
+    link = page.locator("#share-link textarea")
+    link.wait_for()
+    expect(link).to_have_value(page.url)
+    assert "sentence=" in link.input_value() and "tab=" in link.input_value()

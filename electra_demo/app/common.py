@@ -77,7 +77,8 @@ def _folder_bytes(path: str) -> int:
 class RequestGuard:
     """ASGI middleware in front of the Gradio app: body limits before parsing, upload types and space, 404s.
 
-    - Content-Length (or the streamed body) over the limit -> 413, before Gradio reads the body;
+    - Content-Length over the limit -> 413, before Gradio reads the body; a chunked body (no Content-Length) is read
+      here up to the limit (small: 1 MB), refused with 413 past it, else handed on whole;
     - /gradio_api/upload: only UPLOAD_TYPES, and 503 while the upload folder holds over MAX_TEMP_BYTES;
     - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500).
     """
@@ -108,7 +109,12 @@ class RequestGuard:
             if bad:
                 return await _answer(send, 415, f"{bad[0]!r}: only {', '.join(UPLOAD_TYPES)} files are accepted")
             return await self.app(scope, _replay(body), send)
-        return await self.app(scope, _bounded(receive, limit, send), send)
+        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):  # chunked: read it here, bounded
+            body = await _read(receive, limit)
+            if body is None:
+                return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
+            return await self.app(scope, _replay(body), send)
+        return await self.app(scope, receive, send)
 
 
 async def _answer(send, status: int, text: str):
@@ -142,25 +148,6 @@ def _replay(body: bytes):
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-def _bounded(receive, limit: int, send):
-    """A receive that stops a streamed (chunked) body at `limit` bytes: the request then fails before parsing."""
-    size = 0
-
-    async def bounded():
-        nonlocal size
-        msg = await receive()
-        size += len(msg.get("body", b""))
-        if size > limit:
-            raise BodyTooLarge(f"request body over {limit:,} bytes")
-        return msg
-
-    return bounded
 
 
 def _filenames(content_type: bytes, body: bytes) -> list[str]:

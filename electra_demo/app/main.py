@@ -24,8 +24,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from ..checkpoint import load_classifier  # imported here so --help is instant
+    import torch
 
+    from ..checkpoint import load_classifier  # imported here so --help is instant
+    from .common import CONCURRENCY
+
+    # CONCURRENCY model calls run at once; each gets its share of the cores (2 cores, 2 calls: one thread each),
+    # so concurrent requests never oversubscribe the CPU; Gradio's event loop needs little besides.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
     first, *more = args.checkpoint or [None]
     classifier = load_classifier(first)  # loaded once, shared by every request
     from .common import launch_kwargs
