@@ -6,44 +6,23 @@ import numpy as np
 import pytest
 import torch
 from transformers import (
-    AlbertConfig,
     AutoModelForSequenceClassification,
-    BertConfig,
-    DebertaV2Config,
-    DistilBertConfig,
-    ElectraConfig,
-    RobertaConfig,
 )
 
 from electra_demo.errors import CheckpointError
-from electra_demo.lab.any_encoder import encoder_trace, load_encoder
+from electra_demo.lab.any_encoder import encoder_trace, load_encoder, tiny_config, tiny_encoder
 from electra_demo.pooling import POOLERS
 from electra_demo.views.any_encoder import trace_json, trace_markdown
 
-SIZE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, max_position_embeddings=160)
 HAS_POOLER = {"bert": True, "albert": True, "roberta": False, "distilbert": False, "deberta-v2": False, "electra": False}
-
-
-def _config(kind, vocab):
-    common = dict(vocab_size=vocab, num_labels=2, id2label={0: "negative", 1: "positive"})
-    if kind == "bert":
-        return BertConfig(**SIZE, **common)
-    if kind == "albert":
-        return AlbertConfig(embedding_size=16, **SIZE, **common)
-    if kind == "roberta":
-        return RobertaConfig(**SIZE, pad_token_id=0, **common)
-    if kind == "distilbert":
-        return DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=37, max_position_embeddings=160, **common)
-    if kind == "deberta-v2":
-        return DebertaV2Config(**SIZE, **common)
-    return ElectraConfig(embedding_size=16, **SIZE, **common)
 
 
 @pytest.fixture(scope="module", params=list(HAS_POOLER))
 def folder(request, tmp_path_factory, tiny_tokenizer):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp(request.param)
-    AutoModelForSequenceClassification.from_config(_config(request.param, len(tiny_tokenizer))).save_pretrained(path)
+    config = tiny_config(request.param, len(tiny_tokenizer), ["negative", "positive"])
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(path)
     tiny_tokenizer.save_pretrained(path)
     return request.param, str(path)
 
@@ -69,3 +48,9 @@ def test_unsupported_or_missing_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(CheckpointError, match="'gpt2' model; supported: bert"):
         load_encoder(str(tmp_path))
+
+
+def test_tiny_random_encoders_built_here(tiny_tokenizer):
+    for kind, has in HAS_POOLER.items():
+        t = encoder_trace(tiny_encoder(kind, tiny_tokenizer, ["a", "b", "c"]), "good film")
+        assert t.has_pooler_output == has and t.probs.shape == (3,)

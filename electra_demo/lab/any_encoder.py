@@ -10,7 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers import (
+    AlbertConfig,
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    DebertaV2Config,
+    DistilBertConfig,
+    ElectraConfig,
+    RobertaConfig,
+)
 
 from .. import pooling
 from ..errors import CheckpointError
@@ -28,6 +38,7 @@ OWN_HEAD = {
                "no pooler",
 }
 SUPPORTED = tuple(OWN_HEAD)
+_TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, max_position_embeddings=520)
 
 
 @dataclass
@@ -96,3 +107,29 @@ def encoder_trace(enc: EncoderModel, text: str, max_length: int = 128) -> Encode
         pooled={p: fn(h, mask)[0].float().numpy() for p, fn in pooling.POOLERS.items()},
         logits=logits.numpy(), probs=logits.softmax(-1).numpy(), labels=enc.labels, own_head=OWN_HEAD[enc.model_type],
     )
+
+
+def tiny_config(kind: str, vocab_size: int, labels: list[str]):
+    """A tiny config of architecture `kind` (hidden 32, 2 layers): for tests and the page's random-weight examples."""
+    common = dict(vocab_size=vocab_size, num_labels=len(labels), id2label=dict(enumerate(labels)))
+    configs = {
+        "bert": lambda: BertConfig(**_TINY, **common),
+        "albert": lambda: AlbertConfig(embedding_size=16, **_TINY, **common),
+        "roberta": lambda: RobertaConfig(**_TINY, pad_token_id=0, **common),
+        "distilbert": lambda: DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=37, max_position_embeddings=520,
+                                               **common),
+        "deberta-v2": lambda: DebertaV2Config(**_TINY, **common),
+        "electra": lambda: ElectraConfig(embedding_size=16, **_TINY, **common),
+    }
+    if kind not in configs:
+        raise CheckpointError(f"unknown architecture {kind!r}; supported: {', '.join(SUPPORTED)}")
+    return configs[kind]()
+
+
+def tiny_encoder(kind: str, tokenizer, labels: list[str]) -> EncoderModel:
+    """A tiny random-weight classifier of architecture `kind` built here (nothing downloaded): its shapes are real,
+    its predictions are noise."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = AutoModelForSequenceClassification.from_config(tiny_config(kind, len(tokenizer), labels))
+    return EncoderModel(model.eval(), tokenizer, f"tiny random {kind} (built here)", kind)

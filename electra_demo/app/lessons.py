@@ -1,0 +1,203 @@
+"""The pooling-lesson tabs: similarity vs probe, train/eval mismatch, attention heads, any encoder classifier.
+
+Each follows the explained sentence (a `Lab`: the page runs its fill after every Explain) and has a named endpoint.
+The sentence sets for similarity and mismatch are the bundled labelled files whose labels match the model
+(examples/reviews.tsv for the shipped model) or sentences typed one per line (unlabelled: no accuracies then).
+"""
+import functools
+import os
+
+import gradio as gr
+
+from ..checkpoint import DEFAULT_CHECKPOINT
+from ..data import read_labelled
+from ..errors import InputError
+from ..lab.any_encoder import SUPPORTED, encoder_trace, load_encoder, tiny_encoder
+from ..lab.attention import MAX_PAD, attention_view
+from ..lab.mismatch import mismatch_view
+from ..lab.padding import SIDES
+from ..lab.similarity import similarity_view
+from ..views import any_encoder as encoder_views
+from ..views import attention as attention_views
+from ..views import mismatch as mismatch_views
+from ..views import similarity as similarity_views
+from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .dataset import offered_files
+
+TYPED = "sentences typed below"
+MAX_TYPED_CHARS = 100_000
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: str, labels: tuple[str, ...]):
+    texts, gold, _ = read_labelled(path, label_names=list(labels), name=os.path.basename(path))
+    return texts, gold
+
+
+def sentence_set(classifier, files: dict[str, str], source: str, typed: str):
+    """(sentences, gold or None) from a bundled file or from typed lines."""
+    if source == TYPED or not files:
+        if not isinstance(typed, str) or len(typed) > MAX_TYPED_CHARS:
+            raise InputError(f"type at most {MAX_TYPED_CHARS:,} characters of sentences, one per line")
+        return [sentence(line) for line in typed.splitlines() if line.strip()], None
+    if source not in files:
+        raise InputError(f"unknown sentence set {source!r}; choose one of {', '.join(list(files) + [TYPED])}")
+    texts, gold = _read(files[source], tuple(classifier.labels))
+    return list(texts), list(gold)
+
+
+def _set_controls(files: dict[str, str], prefix: str):
+    choices = list(files) + [TYPED]
+    source = gr.Dropdown(choices, value=choices[0], label="sentence set", elem_id=f"{prefix}-set")
+    typed = gr.Textbox(label="or type sentences, one per line (at least 8)", lines=3, elem_id=f"{prefix}-typed")
+    return source, typed
+
+
+def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
+    files = offered_files(dataset_files, classifier.labels)
+    with gr.Tab("Similarity vs probe", id="similarity"):
+        gr.Markdown("The same vectors read two ways: **cosine neighbours** (what retrieval and 'semantic similarity' use) "
+                    "and a **linear probe** (what a classifier uses). A pooling can do well at one and poorly at the other "
+                    "(SBERT: raw BERT [CLS] is poor under cosine yet fine under a probe). **Anisotropy** is the mean cosine "
+                    "between unrelated sentences: when it is high, a cosine of 0.9 says little.")
+        source, typed = _set_controls(files, "sim")
+        scores = gr.Plot(label="cosine kNN vs linear probe, and anisotropy", elem_id="similarity-scores")
+        table = gr.Dataframe(label="per pooling", interactive=False, wrap=True)
+        neighbours = gr.Dataframe(label="nearest neighbours of the explained sentence, per pooling", interactive=False,
+                                  wrap=True, max_height=500)
+        with gr.Accordion("numbers (JSON)", open=False):
+            raw = gr.JSON()
+
+    @user_errors
+    def fill(sent: str, model: str, src: str, lines: str):
+        c = models.get(model)
+        texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
+        v = similarity_view(c, sentence(sent), texts, gold)
+        return {scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
+                neighbours: similarity_views.neighbours_table(v), raw: similarity_views.similarity_json(v)}
+
+    outputs = [scores, table, neighbours, raw]
+    gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
+          api_visibility="private", trigger_mode="always_last", **MODEL)
+
+    def similarity_api(text: str, sentences: list[str], labels: list[int] | None = None) -> dict:
+        """Per pooling: the sentence's cosine neighbours in `sentences`, cosine-kNN vs probe accuracy, anisotropy."""
+        if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+            raise InputError("sentences must be a list of texts")
+        return similarity_views.similarity_json(similarity_view(classifier, sentence(text), sentences, labels))
+
+    return Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", MODEL)])
+
+
+def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
+    files = offered_files(dataset_files, classifier.labels)
+    with gr.Tab("Pooling mismatch", id="mismatch"):
+        gr.Markdown("A head trained on one pooling, fed the vectors of another: a common silent bug (train with `mean`, "
+                    "serve with `cls`). Rows: the head; columns: the pooling whose vectors it receives; the diagonal is the "
+                    "honest one.")
+        source, typed = _set_controls(files, "mm")
+        flips = gr.Markdown(elem_id="mismatch-flips")
+        matrix = gr.Plot(label="accuracy of each head on each pooling's vectors", elem_id="mismatch-matrix")
+        table = gr.Dataframe(label="the explained sentence: each head on each pooling's vector", interactive=False, wrap=True)
+        with gr.Accordion("numbers (JSON)", open=False):
+            raw = gr.JSON()
+
+    @user_errors
+    def fill(sent: str, model: str, src: str, lines: str):
+        c = models.get(model)
+        texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
+        v = mismatch_view(c, sentence(sent), texts, gold)
+        return {flips: mismatch_views.flips_markdown(v), matrix: mismatch_views.accuracy_matrix(v),
+                table: mismatch_views.sentence_table(v), raw: mismatch_views.mismatch_json(v)}
+
+    outputs = [flips, matrix, table, raw]
+    gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
+          api_visibility="private", trigger_mode="always_last", **MODEL)
+
+    def mismatch_api(text: str, sentences: list[str] | None = None, labels: list[int] | None = None) -> dict:
+        """Every head on every pooling's vectors: accuracy over `sentences` (with labels) and the sentence's predictions."""
+        if sentences is not None and (not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences)):
+            raise InputError("sentences must be a list of texts")
+        return mismatch_views.mismatch_json(mismatch_view(classifier, sentence(text), sentences, labels))
+
+    return Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", MODEL)])
+
+
+def attention_tab(classifier, shown, models, choice) -> Lab:
+    L = classifier.model.config.num_hidden_layers
+    with gr.Tab("Attention heads", id="attention-heads"):
+        gr.Markdown("Self-attention of every layer and head on the explained sentence (an eager-attention copy of the "
+                    "backbone: the served model's SDPA returns no weights). The **[CLS] row** is what `cls` pooling can "
+                    "see. The learned **attention pooling** is a different thing: one softmax over tokens after the last "
+                    "layer. With pads, padding columns get exactly 0: the mask at work.")
+        with gr.Row():
+            layer = gr.Slider(1, L, value=L, step=1, label="layer", elem_id="attention-layer")
+            n_pad = gr.Slider(0, MAX_PAD, value=0, step=1, label="pads")
+            side = gr.Radio(list(SIDES), value="right", label="padding side")
+        heads = gr.Plot(label="each head of the layer", elem_id="attention-heads-plot")
+        cls_row = gr.Plot(label="the [CLS] row of every layer and head")
+        versus = gr.Plot(label="self-attention vs the attention pooling")
+        with gr.Accordion("numbers (JSON)", open=False):
+            raw = gr.JSON()
+
+    @user_errors
+    def fill(sent: str, model: str, at: int, pads: int, pad_side: str):
+        v = attention_view(models.get(model), sentence(sent), int(pads), pad_side)
+        return {heads: attention_views.head_grid(v, int(at)), cls_row: attention_views.cls_rows(v),
+                versus: attention_views.pooling_vs_attention(v), raw: attention_views.attention_json(v, int(at))}
+
+    outputs = [heads, cls_row, versus, raw]
+    gr.on([layer.release, n_pad.release, side.change], when_explained(fill), [shown, choice, layer, n_pad, side], outputs,
+          api_visibility="private", trigger_mode="always_last", **MODEL)
+
+    def attention_api(text: str, layer: int = L, pads: int = 0, side: str = "right") -> dict:
+        """Attention of every head at one layer, the [CLS] rows of all layers, the attention pooling's weights."""
+        if not isinstance(layer, int) or not isinstance(pads, int) or side not in SIDES:
+            raise InputError(f"layer and pads must be whole numbers, side one of {', '.join(SIDES)}")
+        return attention_views.attention_json(attention_view(classifier, sentence(text), pads, side), layer)
+
+    return Lab(fill, [choice, layer, n_pad, side], outputs, [(attention_api, "attention", MODEL)])
+
+
+def encoder_choices() -> dict[str, str]:
+    """{menu entry: source}: a tiny random model of every supported architecture, and our checkpoint folders."""
+    root = os.path.dirname(DEFAULT_CHECKPOINT)
+    folders = {f"checkpoints/{d}": os.path.join(root, d) for d in sorted(os.listdir(root))
+               if os.path.isfile(os.path.join(root, d, "config.json"))}
+    return {**{f"tiny random {k} (built here)": f"tiny:{k}" for k in SUPPORTED}, **folders}
+
+
+def encoder_tab(classifier, shown) -> Lab:
+    choices = encoder_choices()
+    cache: dict[str, object] = {}
+
+    def load(entry: str):
+        if entry not in choices:
+            raise InputError(f"unknown encoder {entry!r}; choose one of the menu")
+        if entry not in cache:
+            src = choices[entry]
+            cache[entry] = (tiny_encoder(src[5:], classifier.tokenizer, classifier.labels) if src.startswith("tiny:")
+                            else load_encoder(src))
+        return cache[entry]
+
+    with gr.Tab("Any encoder", id="any-encoder"):
+        gr.Markdown("Is `pooler_output` there? It depends on the architecture. Any BERT, RoBERTa, DistilBERT, DeBERTa-v2, "
+                    "ALBERT or ELECTRA sequence classifier loads through the Auto classes (safetensors, no remote code). "
+                    "The tiny random models are built here with real shapes and meaningless predictions.")
+        entry = gr.Dropdown(list(choices), value=list(choices)[0], label="encoder", elem_id="encoder-choice")
+        trace = gr.Markdown(elem_id="encoder-trace")
+        with gr.Accordion("numbers (JSON)", open=False):
+            raw = gr.JSON()
+
+    @user_errors
+    def fill(sent: str, which: str):
+        t = encoder_trace(load(which), sentence(sent))
+        return {trace: encoder_views.trace_markdown(t), raw: encoder_views.trace_json(t)}
+
+    entry.change(when_explained(fill), [shown, entry], [trace, raw], api_visibility="private", **MODEL)
+
+    def encoder_api(text: str, encoder: str = list(choices)[0]) -> dict:
+        """The base model's output keys and shapes (pooler_output or not), every parameter-free pooling, its own head."""
+        return encoder_views.trace_json(encoder_trace(load(encoder), sentence(text)))
+
+    return Lab(lambda sent, which: fill(sent, which), [entry], [trace, raw], [(encoder_api, "encoder_trace", MODEL)])
