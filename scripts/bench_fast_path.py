@@ -379,7 +379,7 @@ def section_imports(repeats: int) -> dict:
         top, heavy = last[k]
         print(f"| {k} | {statistics.median(totals[k]):.2f} | {', '.join(heavy) or 'none'} | "
               f"{', '.join(f'{n} {sec:.2f}' for sec, n in top[:6])} |")
-        res[k] = {"s": statistics.median(totals[k]), "heavy": heavy, "top": top}
+        res[k] = {"s": statistics.median(totals[k]), "heavy": heavy, "top": top[:8]}
     return res
 
 
