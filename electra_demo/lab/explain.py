@@ -206,8 +206,9 @@ def _plan(model) -> _Plan:
     plan = model.__dict__.get("_electra_demo_plan")
     seen = _submodules(model)
     if plan is None or plan.seen != seen:
-        plan = model.__dict__["_electra_demo_plan"] = _Plan(model)
+        plan = _Plan(model)
         plan.seen = seen
+        model.__dict__["_electra_demo_plan"] = plan  # published whole: a concurrent request sees the old plan or this one
     return plan
 
 
