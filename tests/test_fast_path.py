@@ -194,3 +194,13 @@ def test_stacked_plan_is_per_model(tiny_tokenizer):
     b = LoadedModel(tiny_classifier(tiny_tokenizer, ["cls"], seed=2), tiny_tokenizer)
     assert explain(a, TEXTS[0]).probs.tolist() != explain(b, TEXTS[0]).probs.tolist()
     assert lab._plan(a.model) is not lab._plan(b.model)
+
+
+def test_concurrent_requests_agree(tiny_tokenizer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    want = {t: explain(LoadedModel(tiny_classifier(tiny_tokenizer, seed=8), tiny_tokenizer), t).heads for t in TEXTS}
+    fresh = LoadedModel(tiny_classifier(tiny_tokenizer, seed=8), tiny_tokenizer)  # its plan is built under concurrency
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda t: (t, explain(fresh, t).heads), TEXTS * 4))
+    assert all(heads == want[t] for t, heads in got)
