@@ -28,7 +28,7 @@ def client(server):
 
 
 PUBLIC = {"/predict", "/explain", "/shapes", "/pooling", "/compare", "/code", "/padding_lab", "/pooler_output",
-          "/attribution", "/layer_grid", "/dataset"}
+          "/attribution", "/layer_grid", "/dataset", "/similarity", "/mismatch", "/attention", "/encoder_trace"}
 
 
 def test_endpoints_are_named(client):

@@ -50,3 +50,27 @@ def test_misclassified_row_is_explained_everywhere_at_once(page):
     word = sentence.split()[0].lower()
     page.locator("#attribution-text").get_by_text(word).first.wait_for()
     assert page.locator(".toast-body").count() == 0
+
+
+def test_lesson_tabs_follow_the_explained_sentence(page):
+    page.locator("#input-text textarea").fill("a gripping film that stays with you")
+    page.locator("#run").click()
+    expect(page.locator("#shown-text textarea")).to_have_value("a gripping film that stays with you")
+    _tab(page, "Similarity vs probe")
+    page.locator("#similarity-note").get_by_text("Over 40 sentences").wait_for()  # the bundled reviews.tsv
+    plot = page.locator("#similarity-scores .js-plotly-plot").first
+    plot.wait_for(state="visible")
+    assert plot.bounding_box()["width"] > 600  # drawn at the container's width after the tab switch
+    _tab(page, "Pooling mismatch")
+    page.locator("#mismatch-matrix .js-plotly-plot").first.wait_for(state="visible")
+    assert page.locator("#mismatch-flips").inner_text().strip()
+    _tab(page, "Attention heads")
+    page.locator("#attention-heads-plot").get_by_text("Layer 2").first.wait_for()
+    _tab(page, "Any encoder")
+    trace = page.locator("#encoder-trace")
+    trace.get_by_text("BertModel").first.wait_for()  # the first menu entry: a tiny random BERT
+    assert "has pooler_output" in trace.inner_text().replace("`", "")
+    page.locator("#encoder-choice input").click()
+    page.get_by_role("option", name="tiny random electra (built here)").click()
+    trace.get_by_text("ElectraModel").first.wait_for()
+    assert "has no pooler_output" in trace.inner_text().replace("`", "")

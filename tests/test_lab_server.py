@@ -104,3 +104,24 @@ def test_one_model_limit_across_every_endpoint(tiny_loaded):
         if fn.fn is None or fn.api_name in light:
             continue
         assert (fn.concurrency_id, fn.concurrency_limit) == ("model", CONCURRENCY), fn.api_name
+
+
+def test_lesson_endpoints(client, tiny_loaded):
+    """The pooling lessons over plain REST-style calls: similarity vs probe, mismatch, attention heads, any encoder."""
+    rows = make_rows(24, 9)
+    texts, gold = [t for t, _ in rows], [y for _, y in rows]
+    sim = client.predict(TEXT, texts, gold, api_name="/similarity")
+    assert set(sim["names"]) == set(tiny_loaded.model.available_poolings()) and sim["n"] == 24
+    assert all(0 <= a <= 1 for a in sim["probe_acc"]) and len(sim["neighbours"]["mean"]) == 5
+    mm = client.predict(TEXT, texts, gold, api_name="/mismatch")
+    assert mm["heads"] == tiny_loaded.model.poolings and len(mm["accuracy"]) == len(mm["heads"])
+    att = client.predict(TEXT, 1, 2, "left", api_name="/attention")
+    assert att["padding_mass"] == 0 and att["is_pad"][:2] == [True, True] and att["layer"] == 1
+    bert = client.predict(TEXT, "tiny random bert (built here)", api_name="/encoder_trace")
+    electra = client.predict(TEXT, "tiny random electra (built here)", api_name="/encoder_trace")
+    assert bert["has_pooler_output"] and "pooler_output" in bert["output_keys"]
+    assert not electra["has_pooler_output"] and "pooler_output" not in electra["output_keys"]
+    with pytest.raises(Exception, match="needs 8 to"):
+        client.predict(TEXT, ["one", "two"], None, api_name="/similarity")
+    with pytest.raises(Exception, match="unknown encoder"):
+        client.predict(TEXT, "/etc", api_name="/encoder_trace")

@@ -16,7 +16,7 @@ from ..lab.any_encoder import SUPPORTED, encoder_trace, load_encoder, tiny_encod
 from ..lab.attention import MAX_PAD, attention_view
 from ..lab.mismatch import mismatch_view
 from ..lab.padding import SIDES
-from ..lab.similarity import similarity_view
+from ..lab.similarity import MIN_SENTENCES, similarity_view
 from ..views import any_encoder as encoder_views
 from ..views import attention as attention_views
 from ..views import mismatch as mismatch_views
@@ -61,6 +61,7 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
                     "(SBERT: raw BERT [CLS] is poor under cosine yet fine under a probe). **Anisotropy** is the mean cosine "
                     "between unrelated sentences: when it is high, a cosine of 0.9 says little.")
         source, typed = _set_controls(files, "sim")
+        note = gr.Markdown(elem_id="similarity-note")
         scores = gr.Plot(label="cosine kNN vs linear probe, and anisotropy", elem_id="similarity-scores")
         table = gr.Dataframe(label="per pooling", interactive=False, wrap=True)
         neighbours = gr.Dataframe(label="nearest neighbours of the explained sentence, per pooling", interactive=False,
@@ -72,11 +73,15 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
     def fill(sent: str, model: str, src: str, lines: str):
         c = models.get(model)
         texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
+        if len(texts) < MIN_SENTENCES:  # not an error: the tab waits for a set (the other tabs still fill)
+            return {note: f"Pick a labelled file or type at least {MIN_SENTENCES} sentences, one per line, then press "
+                          "Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
         v = similarity_view(c, sentence(sent), texts, gold)
-        return {scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
+        what = f"{len(v.sentences)} sentences" + ("" if gold else " (unlabelled: no accuracies)")
+        return {note: f"Over {what}.", scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
                 neighbours: similarity_views.neighbours_table(v), raw: similarity_views.similarity_json(v)}
 
-    outputs = [scores, table, neighbours, raw]
+    outputs = [note, scores, table, neighbours, raw]
     gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
           api_visibility="private", trigger_mode="always_last", **MODEL)
 
@@ -106,6 +111,8 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
     def fill(sent: str, model: str, src: str, lines: str):
         c = models.get(model)
         texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
+        if len(texts) < 8:  # the sentence's own row needs no set; the matrix waits for one
+            texts, gold = [], None
         v = mismatch_view(c, sentence(sent), texts, gold)
         return {flips: mismatch_views.flips_markdown(v), matrix: mismatch_views.accuracy_matrix(v),
                 table: mismatch_views.sentence_table(v), raw: mismatch_views.mismatch_json(v)}

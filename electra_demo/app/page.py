@@ -22,6 +22,7 @@ from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors, when
 from .dataset import dataset_tab
 from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
 from .layer_grid import layer_tab
+from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
 from .models import Models
 from .padding import padding_tab
 from .pooler_output import pooler_tab
@@ -41,12 +42,16 @@ CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
 #stale:empty, #stale .prose:empty { display: none; }
 .js-plotly-plot, .plot-container { width: 100% !important; }
+/* every tab reachable at once (14 tabs): they wrap onto a second row instead of hiding behind "More tabs" */
+.tab-wrapper { flex-wrap: wrap !important; height: auto !important; }
+#tabs .overflow-menu { display: contents !important; }
+#tabs .overflow-menu > button[aria-label="More tabs"] { display: none !important; }
+#tabs .overflow-dropdown button { width: auto !important; }
+#tabs .overflow-dropdown, #tabs .overflow-dropdown.hide { display: flex !important; flex-direction: row !important;
+  flex-wrap: wrap; position: static !important; width: 100% !important; min-width: 0 !important;
+  box-shadow: none !important; border: none !important; background: none !important; padding: 0 !important; }
 @media (max-width: 640px) {
-  .tab-wrapper { flex-wrap: wrap !important; height: auto !important; }
-  #tabs .overflow-menu { display: contents !important; }
-  #tabs .overflow-menu > button[aria-label="More tabs"] { display: none !important; }
-  #tabs .overflow-dropdown, #tabs .overflow-dropdown.hide { display: flex !important; flex-wrap: wrap; position: static !important;
-    box-shadow: none !important; border: none !important; background: none !important; padding: 0 !important; }
+  #model-row { flex-direction: column !important; }
   .table-wrap { overflow-x: auto !important; }
   .gradio-container { padding: 4px !important; }
 }
@@ -102,7 +107,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
     with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
                     "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence.")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="model-row"):
             card = gr.Markdown(views.model_card(classifier), elem_id="model-card")
             choice = gr.Dropdown(models.names, value=models.first_name, label="model (checkpoint folder)", scale=0,
                                  min_width=220, elem_id="model-choice", interactive=len(models.names) > 1)
@@ -138,11 +143,16 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
             grid_layer = [None]
             grid = layer_tab(classifier, shown, models, choice, grid_layer)
             wrong, data_state, dataset = dataset_tab(classifier, files, models, choice)
+            similarity = similarity_tab(classifier, shown, models, choice, files)
+            mismatch = mismatch_tab(classifier, shown, models, choice, files)
+            attention = attention_tab(classifier, shown, models, choice)
+            encoder = encoder_tab(classifier, shown)
         tab_ids = ["shape-trace", "hidden-states", "pooling-side-by-side", "compare", "code", "padding-lab",
-                   "where-is-my-pooler-output", "pooling-attribution", "layer-x-pooling", "dataset"]
+                   "where-is-my-pooler-output", "pooling-attribution", "layer-x-pooling", "dataset", "similarity",
+                   "mismatch", "attention-heads", "any-encoder"]
         formatters = {label: lambda e, layer: views.prediction(e), note: lambda e, layer: views.note_markdown(e),
                       **formatters}
-        labs = [compare, padding, attribution, grid]
+        labs = [compare, padding, attribution, grid, similarity, mismatch, attention, encoder]
 
         @user_errors
         def explore(text_: str, model: str, layer: int):

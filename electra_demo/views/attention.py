@@ -50,12 +50,13 @@ def pooling_vs_attention(view: AttentionView) -> go.Figure:
     if view.pooling_weights is not None:
         fig.add_trace(go.Bar(x=x, y=rounded(view.pooling_weights, 3), name="learned `attention` pooling weights",
                              marker_color=[PAD_GREY if p else "#1b9e77" for p in view.is_pad]))
-    fig.update_layout(barmode="group")
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=escape(view.tokens), tickangle=-60)
     fig.update_yaxes(title="weight", range=[0, 1])
     title = ("Self-attention is not the attention pooling" if view.pooling_weights is not None
              else "[CLS] self-attention (this model has no learned attention pooling)")
-    return layout(fig, title, 340)
+    layout(fig, title, 360, top=80)
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))  # above: ticks below
+    return fig
 
 
 def attention_json(view: AttentionView, layer: int | None = None) -> dict:
