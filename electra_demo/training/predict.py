@@ -135,8 +135,9 @@ def main(argv=None):
     p.add_argument("--label-column", default="label")
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto (default): bf16 where the CPU does bf16 natively (AVX512-BF16, AMX), else fp32; "
-                        "fp32: exact; bf16: autocast; int8: dynamic quantization of the Linear layers")
+                   help="auto (default): where the CPU does bf16 natively (AVX512-BF16, AMX), bf16 with every near tie "
+                        "computed again in fp32 (fp32's labels), else fp32; fp32: exact; bf16: autocast; "
+                        "int8: dynamic quantization of the Linear layers")
     args = p.parse_args(argv)
     precision = resolve_precision(args.precision)
     if args.output and os.path.exists(args.output):
