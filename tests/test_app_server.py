@@ -240,3 +240,16 @@ def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, mo
     r = client.post("/gradio_api/call/explain", content=chunks())
     assert r.status_code == 413 and "too large" in r.text  # cut off at the limit, never read whole
     assert client.post("/gradio_api/call/explain", content=b"{}").text == "2"
+
+
+def test_busy_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=app_env(), capture_output=True,
+                           text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"port {port} on 127.0.0.1 is already in use" in r.stderr

@@ -22,8 +22,26 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def port_is_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def main(argv=None):
     args = parse_args(argv)
+    from ..errors import InputError
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port {args.port}: must be between 1 and 65535")
+    if not port_is_free(args.host, args.port):  # checked before the slow imports and the model load
+        raise InputError(f"port {args.port} on {args.host} is already in use (another server is running there?)",
+                         cli=f"stop it, or pass another --port, e.g. --port {args.port + 1}")
     import torch
 
     from ..checkpoint import load_classifier  # imported here so --help is instant
