@@ -125,7 +125,7 @@ def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
     The text is tokenized without a reachable bound; when it is too long, the content tokens are cut the way the
     tokenizer's truncation cuts them (its truncation_side) and the special tokens the tokenizer added are kept.
     """
-    enc = tokenizer(text, truncation=True, max_length=4 * len(text) + 8,  # N, untruncated (bound never reached)
+    enc = tokenizer(text, truncation=True, max_length=4 * max(len(text), MAX_CHARS) + 8,  # N: a bound never reached
                     split_special_tokens=True, return_special_tokens_mask=True)
     ids, special = enc["input_ids"], enc["special_tokens_mask"]
     n = len(ids)
@@ -325,14 +325,14 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
             plan.rows[key] = rows
 
     norms = hs.norm(dim=-1)  # (L+1, T) L2 norm of each token's vector at each layer
-    unit = hs / norms.clamp(min=1e-12)[..., None]  # (L+1, T, H)
-    P_unit = P / P.norm(dim=-1, keepdim=True).clamp(min=1e-12)  # (P, H)
+    nc, pc = norms.clamp(min=1e-12), P.norm(dim=-1).clamp(min=1e-12)  # (L+1, T), (P,): cosine denominators
     Pn = P.numpy()
     return Explanation(
         text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
         label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=[ShapeRow(*r) for r in rows],
         hidden_states=hs.numpy(), pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
         head_intermediate=inter[0].float().numpy(), token_norms=norms.numpy(),
-        cls_cosine=(unit @ unit[-1, 0]).numpy(),  # (L+1, T) cosine with the final [CLS]
-        similarity=(P_unit @ P_unit.T).numpy(), n_tokens=n_tokens, max_length=M, truncation_note=note,
+        cls_cosine=((hs @ hs[-1, 0]) / (nc * nc[-1, 0])).numpy(),  # (L+1, T) cosine with the final [CLS]
+        similarity=((P @ P.T) / (pc[:, None] * pc)).numpy(),  # (P, P)
+        n_tokens=n_tokens, max_length=M, truncation_note=note,
     )
