@@ -246,6 +246,8 @@ def test_model_menu_switches_every_view(page, app_url):
 
 
 def test_copy_link_shows_the_link_of_this_view(page):
+    page.locator("#run").click()  # an explained view: its sentence and tab go into the URL
+    page.wait_for_function("() => location.search.includes('sentence=') && location.search.includes('tab=')")
     page.locator("#copy-link").click()
     link = page.locator("#share-link textarea")
     link.wait_for()
