@@ -34,6 +34,12 @@ def _read(path: str, labels: tuple[str, ...]):
     return texts, gold
 
 
+def chosen_set(models, model: str, dataset_files, source: str, typed: str):
+    """(the chosen model, sentences, gold or None): the set from the model's matching bundled files or typed lines."""
+    c = models.get(model)
+    return (c, *sentence_set(c, offered_files(dataset_files, c.labels), source, typed))
+
+
 def sentence_set(classifier, files: dict[str, str], source: str, typed: str):
     """(sentences, gold or None) from a bundled file or from typed lines."""
     if source == TYPED or not files:
@@ -71,8 +77,7 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
 
     @user_errors
     def fill(sent: str, model: str, src: str, lines: str):
-        c = models.get(model)
-        texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
+        c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
         if len(texts) < MIN_SENTENCES:  # not an error: the tab waits for a set (the other tabs still fill)
             return {note: f"Pick a labelled file or type at least {MIN_SENTENCES} sentences, one per line, then press "
                           "Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
@@ -109,9 +114,8 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
 
     @user_errors
     def fill(sent: str, model: str, src: str, lines: str):
-        c = models.get(model)
-        texts, gold = sentence_set(c, offered_files(dataset_files, c.labels), src, lines)
-        if len(texts) < 8:  # the sentence's own row needs no set; the matrix waits for one
+        c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
+        if len(texts) < MIN_SENTENCES:  # the sentence's own row needs no set; the matrix waits for one
             texts, gold = [], None
         v = mismatch_view(c, sentence(sent), texts, gold)
         return {flips: mismatch_views.flips_markdown(v), matrix: mismatch_views.accuracy_matrix(v),

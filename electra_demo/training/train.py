@@ -34,10 +34,20 @@ from .datamodule import TextDataModule
 from .predict import evaluate
 from .system import ClassifierSystem
 
-# `python scripts/bench_threads.py --rounds 3 --steps 30` on the 2-core dev machine, with another training running
-# (load average ~8): mini preset, every head, batch 32, median steps/s: 1 thread 1.35, 2 threads 0.17. Two threads
-# contend with everything else on two cores; one thread is the safe default. Try --threads 2 on an idle machine.
-DEFAULT_THREADS = 1
+# Threads, measured on the 2-core dev machine (mini preset, every head, batch 32, steps/s):
+#   other core idle (helper run, 01:38):    1 thread 4.6, 2 threads 8.0  -> 2 threads win
+#   other core busy (bench_threads.py, load ~8): 1 thread 1.35, 2 threads 0.17 -> 1 thread wins by far
+# Two threads only pay when the cores are free, so the default takes the cores nobody else is using right now.
+
+
+def default_threads() -> int:
+    """The CPU cores not busy at start: cores minus the 1-minute load average, at least 1."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, min(cores, round(cores - load)))
 # The default recipe (issue 12): tuned on dev splits of MR, SST-5 and SST-2, never per dataset. Every run takes about
 # TARGET_STEPS optimizer steps (at least one epoch): small sets get several epochs, large ones one; validation runs
 # ~16 times over the run; selection and early stopping watch the mean over heads (--monitor mean).
@@ -107,8 +117,10 @@ def build_parser():
     t.add_argument("--num-nodes", type=int, default=1, help="machines (DDP)")
     t.add_argument("--strategy", default="auto", help="e.g. ddp")
     t.add_argument("--precision", default="32-true", choices=PRECISIONS, help="e.g. bf16-mixed on a GPU")
-    t.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help="CPU threads for torch (measured fastest on the 2-core dev machine with scripts/bench_threads.py)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: the cores not busy at start, i.e. cores minus the load "
+                        "average: on the 2-core dev machine 2 threads ran 1.7x faster than 1 with the other core idle, "
+                        "and 8x slower with it busy; scripts/bench_threads.py measures yours)")
     t.add_argument("--max-epochs", type=int, default=None,
                    help="epochs at most (default: as many as --max-steps needs)")
     t.add_argument("--max-steps", type=int, default=None,
@@ -250,6 +262,8 @@ def check_args(args):
     _range("--lr", args.lr, 0.0, 1.0, lo_open=True, example="1e-4")
     _range("--weight-decay", args.weight_decay, 0.0, 1.0, example="0.01")
     _range("--patience", args.patience, 1, 10**6, example="3")
+    if args.threads is None:
+        args.threads = default_threads()
     _range("--threads", args.threads, 1, 1024, example="1")
     if args.max_epochs is not None:
         _range("--max-epochs", args.max_epochs, 1, 10**6, example="3")
