@@ -16,6 +16,10 @@ Enter (every tab, main and lab, then shows it), and saves one PNG per view once 
   <out>/tab-pooling-attribution.png         Pooling attribution
   <out>/tab-layer-x-pooling.png             Layer x pooling grid
   <out>/tab-dataset.png                     Dataset view on examples/reviews.tsv (picked from the dropdown)
+  <out>/tab-similarity-vs-probe.png         Similarity vs probe over examples/reviews.tsv
+  <out>/tab-pooling-mismatch.png            Pooling mismatch over examples/reviews.tsv
+  <out>/tab-attention-heads.png             Attention heads of the last layer
+  <out>/tab-any-encoder.png                 Any encoder: a tiny random BERT (it has pooler_output)
 
 Tab views are shots of the tab strip plus the open tab, taken with the viewport as tall as the page
 (code boxes only draw their visible lines). A PNG over --max-kb (default 400) is re-saved optimised,
@@ -275,6 +279,23 @@ def shoot_all(s: Shooter, page, args):
     s.wait_until("the misclassified table", lambda: page.locator("#misclassified").is_visible())
     page.mouse.move(0, 0)  # no hover label over a plot
     s.shoot_tab("Dataset")
+
+    s.open_tab("Similarity vs probe")
+    s.wait_text("#similarity-note", "Over")
+    s.wait_plots(1, "#similarity-scores")
+    s.shoot_tab("Similarity vs probe")
+
+    s.open_tab("Pooling mismatch")
+    s.wait_plots(1, "#mismatch-matrix")
+    s.shoot_tab("Pooling mismatch")
+
+    s.open_tab("Attention heads")
+    s.wait_plots(3)
+    s.shoot_tab("Attention heads")
+
+    s.open_tab("Any encoder")
+    s.wait_text("#encoder-trace", "BertModel")
+    s.shoot_tab("Any encoder")
 
     s.open_tab("Compare")
     page.locator("#teaching-pair").click()
