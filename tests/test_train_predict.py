@@ -9,6 +9,7 @@ import torch
 
 from electra_demo.checkpoint import load_classifier
 from electra_demo.training import predict, train
+from electra_demo.training.callbacks import ema_avg_fn
 from electra_demo.training.datamodule import BucketBatchSampler
 from electra_demo.training.system import drop_tokens
 
@@ -84,12 +85,12 @@ def test_training_that_stops_before_any_validation_still_exports(tiny_data, tmp_
 def test_ema_is_bias_corrected():
     """After n samples, sample k weighs decay**(n-k), normalised: nothing is left on the first (random) weights."""
     xs = [torch.tensor(v) for v in (3.0, 1.0, 4.0, 1.0, 5.0, 9.0)]
-    avg, fn = xs[0].clone(), train.ema_avg_fn(0.9)
+    avg, fn = xs[0].clone(), ema_avg_fn(0.9)
     for n, x in enumerate(xs[1:], start=1):  # AveragedModel copies the first sample, then calls fn with n = 1, 2, ...
         avg = fn(avg, x, n)
     w = torch.tensor([0.9 ** (len(xs) - 1 - k) for k in range(len(xs))])
     torch.testing.assert_close(avg, (w * torch.stack(xs)).sum() / w.sum())
-    assert abs(train.ema_avg_fn(0.999)(torch.tensor(0.0), torch.tensor(1.0), 1).item() - 1 / 1.999) < 1e-6
+    assert abs(ema_avg_fn(0.999)(torch.tensor(0.0), torch.tensor(1.0), 1).item() - 1 / 1.999) < 1e-6
 
 
 @pytest.mark.slow
