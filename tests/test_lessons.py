@@ -112,3 +112,16 @@ def test_mismatch_diagonal_is_each_heads_own_accuracy(tiny_loaded, rows):
 def test_mismatch_without_a_set_still_explains_the_sentence(tiny_loaded):
     v = mismatch_view(tiny_loaded, TEXT)
     assert v.n == 0 and np.isnan(v.accuracy).all() and v.sentence_pred.shape == (len(v.heads), len(v.poolings))
+
+
+def test_compare_reads_a_cosine_against_the_pooling_own_distribution(tiny_loaded):
+    """Is 0.93 high for this pooling? The compare table places each A-B cosine among the bundled sentences' pairs."""
+    from electra_demo.app.explain import cosine_context
+    from electra_demo.views import compare
+
+    a, b = explain(tiny_loaded, "not bad at all"), explain(tiny_loaded, "bad")
+    ctx, note = cosine_context(tiny_loaded, compare.cosines(a, b))
+    assert set(ctx) == set(tiny_loaded.model.available_poolings()) and all(0 <= v <= 100 for v in ctx.values())
+    table = compare.compare_table(a, b, ctx)
+    assert compare.CONTEXT_HEADER in table.columns and "780 pairs" in note
+    assert table.set_index("pooling")[compare.CONTEXT_HEADER].isna()["naive_mean"]  # no context for the bug demos

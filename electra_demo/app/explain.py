@@ -3,11 +3,15 @@
 Each main tab function builds its components and returns {component: formatter(expl, layer) -> value}; the page
 runs `explain` once and fills every component from that one Explanation.
 """
+import os
+
 import gradio as gr
 
 from .. import pooling
-from ..errors import InputError
+from ..data import read_rows
+from ..errors import InputError, UserError
 from ..lab.explain import MAX_CHARS, explain
+from ..lab.similarity import percentile_of, similarity_view
 from ..views import compare as compare_views
 from ..views import explain as views
 from .common import MODEL, Lab, sentence, user_errors, when_explained
@@ -43,6 +47,24 @@ def pooling_tab() -> dict:
             cosine: lambda e, layer: views.similarity_matrix(e)}
 
 
+CONTEXT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples",
+                            "reviews.tsv")
+
+
+def cosine_context(classifier, cos: dict[str, float]) -> tuple[dict[str, float] | None, str]:
+    """({pooling: percentile of its A-B cosine among the pairwise cosines of the bundled sentences}, a note): is 0.93
+    high for this pooling? Anisotropic poolings put every pair near 1, so a raw cosine says little on its own."""
+    try:
+        texts, _, _ = read_rows(CONTEXT_FILE)
+    except UserError:
+        return None, ""
+    view = similarity_view(classifier, texts[0], texts)
+    ctx = {p: percentile_of(view, p, c) for p, c in cos.items() if p in view.names}
+    return ctx, (f" The last column places each cosine among the {len(texts) * (len(texts) - 1) // 2} pairs of "
+                 f"sentences of {os.path.basename(CONTEXT_FILE)}: a cosine of 0.9 is high for some poolings and typical "
+                 "for others.")
+
+
 def compare_tab(classifier, shown, models, choice):
     """Sentence A (the explained one) beside sentence B: cosine per pooling, both predictions per head, both shapes."""
     with gr.Tab("Compare", id="compare"):
@@ -65,8 +87,9 @@ def compare_tab(classifier, shown, models, choice):
             return {summary: "Type a second sentence B to compare with.", figure: None, table: None, shapes: None}
         c = models.get(model)
         a, b = explain(c, sentence(a_text)), explain(c, sentence(b_text))
-        return {summary: compare_views.compare_summary(a, b), figure: compare_views.compare_figure(a, b),
-                table: compare_views.compare_table(a, b), shapes: compare_views.compare_shapes(a, b)}
+        ctx, note = cosine_context(c, compare_views.cosines(a, b))
+        return {summary: compare_views.compare_summary(a, b) + note, figure: compare_views.compare_figure(a, b),
+                table: compare_views.compare_table(a, b, ctx), shapes: compare_views.compare_shapes(a, b)}
 
     outputs = [summary, figure, table, shapes]
     other.submit(when_explained(fill), [shown, choice, other], outputs, api_visibility="private", **MODEL)

@@ -12,6 +12,7 @@ from .common import POSITIVE, escape, layout, sig
 from .explain import named_shape
 
 COMPARE_HEADERS = ["pooling", "cosine A vs B", "head on A", "head on B"]
+CONTEXT_HEADER = "percentile among the set's pairs"
 SHAPE_COMPARE_HEADERS = ["tensor", "shape for A", "shape for B"]
 TEACHING_PAIR = ("not bad at all", "bad")
 
@@ -30,9 +31,13 @@ def _head(e: Explanation, p: str) -> str:
     return f"{hp.label} {hp.prob:.2f}" if hp else "no head"
 
 
-def compare_table(a: Explanation, b: Explanation) -> pd.DataFrame:
+def compare_table(a: Explanation, b: Explanation, percentile: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per pooling; with `percentile` ({pooling: 0..100}: where the A-B cosine falls among the pairwise
+    cosines of a reference set of sentences), a column that says whether this cosine is high *for this pooling*."""
     cos = cosines(a, b)
-    return pd.DataFrame([[p, round(c, 3), _head(a, p), _head(b, p)] for p, c in cos.items()], columns=COMPARE_HEADERS)
+    rows = [[p, round(c, 3), _head(a, p), _head(b, p)]
+            + ([round(percentile[p]) if p in percentile else None] if percentile else []) for p, c in cos.items()]
+    return pd.DataFrame(rows, columns=COMPARE_HEADERS + ([CONTEXT_HEADER] if percentile else []))
 
 
 def compare_shapes(a: Explanation, b: Explanation) -> pd.DataFrame:
