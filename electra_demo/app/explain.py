@@ -4,6 +4,7 @@ Each main tab function builds its components and returns {component: formatter(e
 runs `explain` once and fills every component from that one Explanation.
 """
 import os
+import weakref
 
 import gradio as gr
 
@@ -54,15 +55,27 @@ CONTEXT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.p
 def cosine_context(classifier, cos: dict[str, float]) -> tuple[dict[str, float] | None, str]:
     """({pooling: percentile of its A-B cosine among the pairwise cosines of the bundled sentences}, a note): is 0.93
     high for this pooling? Anisotropic poolings put every pair near 1, so a raw cosine says little on its own."""
-    try:
-        texts, _, _ = read_rows(CONTEXT_FILE)
-    except UserError:
+    view = _context_view(classifier.model, classifier)
+    if view is None:
         return None, ""
-    view = similarity_view(classifier, texts[0], texts)
+    n = len(view.sentences)
     ctx = {p: percentile_of(view, p, c) for p, c in cos.items() if p in view.names}
-    return ctx, (f" The last column places each cosine among the {len(texts) * (len(texts) - 1) // 2} pairs of "
-                 f"sentences of {os.path.basename(CONTEXT_FILE)}: a cosine of 0.9 is high for some poolings and typical "
-                 "for others.")
+    return ctx, (f" The last column places each cosine among the {n * (n - 1) // 2} pairs of sentences of "
+                 f"{os.path.basename(CONTEXT_FILE)}: a cosine of 0.9 is high for some poolings and typical for others.")
+
+
+_CONTEXT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _context_view(model, classifier):
+    """The bundled sentences' pairwise cosine distribution, computed once per model (not on every compare)."""
+    if model not in _CONTEXT:
+        try:
+            texts, _, _ = read_rows(CONTEXT_FILE)
+        except UserError:
+            return None
+        _CONTEXT[model] = similarity_view(classifier, texts[0], texts)
+    return _CONTEXT[model]
 
 
 def compare_tab(classifier, shown, models, choice):
