@@ -125,3 +125,19 @@ def test_compare_reads_a_cosine_against_the_pooling_own_distribution(tiny_loaded
     table = compare.compare_table(a, b, ctx)
     assert compare.CONTEXT_HEADER in table.columns and "780 pairs" in note
     assert table.set_index("pooling")[compare.CONTEXT_HEADER].isna()["naive_mean"]  # no context for the bug demos
+
+
+def test_the_page_explains_a_sentence_once(tiny_loaded):
+    """The slider, Compare's sentence A and export reuse the page's explanation: one forward pass per sentence."""
+    from electra_demo.app.common import explained
+    from electra_demo.app.models import Models
+
+    models, calls = Models(tiny_loaded), []
+    handle = tiny_loaded.model.electra.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        first = explained(models, models.first_name, "a sentence seen once")
+        again = explained(models, models.first_name, "a sentence seen once")
+        other = explained(models, models.first_name, "another sentence")
+    finally:
+        handle.remove()
+    assert again is first and len(calls) == 2 and other.text == "another sentence"

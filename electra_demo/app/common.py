@@ -13,12 +13,14 @@ import html
 import os
 import re
 import tempfile
+import threading
+from collections import OrderedDict
 
 import gradio as gr
 
 from ..errors import InputError, UserError
 from ..lab.dataset import MAX_BYTES
-from ..lab.explain import check_text
+from ..lab.explain import Explanation, check_text, explain
 
 QUEUE_SIZE = 32  # requests waiting; more get a clean "queue is full" answer
 CONCURRENCY = 2  # model calls running at once, for the whole page (one per core here)
@@ -194,3 +196,25 @@ def when_explained(fn):
         return fn(text, *args)
 
     return wrapped
+
+
+EXPLAINED_CACHE = 32  # explanations kept (each at most ~0.7 MB: the (L+1, T, H) hidden states at 128 tokens)
+_explained: OrderedDict = OrderedDict()
+_explained_lock = threading.Lock()
+
+
+def explained(models, model: str, text: str) -> Explanation:
+    """explain() of `text` with the menu's `model`, shared by the views that need the same sentence again (the
+    slider, Compare's sentence A, export): one forward pass per (model, sentence), kept in a small LRU cache.
+    Served models are frozen, so the same key always means the same numbers."""
+    key = (model, sentence(text))
+    with _explained_lock:
+        if key in _explained:
+            _explained.move_to_end(key)
+            return _explained[key]
+    expl = explain(models.get(model), key[1])
+    with _explained_lock:
+        _explained[key] = expl
+        while len(_explained) > EXPLAINED_CACHE:
+            _explained.popitem(last=False)
+    return expl

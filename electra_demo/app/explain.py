@@ -15,7 +15,7 @@ from ..lab.explain import MAX_CHARS, explain
 from ..lab.similarity import percentile_of, similarity_view
 from ..views import compare as compare_views
 from ..views import explain as views
-from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .common import MODEL, Lab, explained, sentence, user_errors, when_explained
 
 
 def shapes_tab() -> dict:
@@ -98,9 +98,8 @@ def compare_tab(classifier, shown, models, choice):
     def fill(a_text: str, model: str, b_text: str):
         if not (b_text or "").strip():
             return {summary: "Type a second sentence B to compare with.", figure: None, table: None, shapes: None}
-        c = models.get(model)
-        a, b = explain(c, sentence(a_text)), explain(c, sentence(b_text))
-        ctx, note = cosine_context(c, compare_views.cosines(a, b))
+        a, b = explained(models, model, a_text), explained(models, model, b_text)  # A: the page's own explanation
+        ctx, note = cosine_context(models.get(model), compare_views.cosines(a, b))
         return {summary: compare_views.compare_summary(a, b) + note, figure: compare_views.compare_figure(a, b),
                 table: compare_views.compare_table(a, b, ctx), shapes: compare_views.compare_shapes(a, b)}
 

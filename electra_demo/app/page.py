@@ -14,11 +14,11 @@ import gradio as gr
 
 from ..checkpoint import LoadedModel
 from ..lab.attribution import attribution_poolings
-from ..lab.explain import MAX_CHARS, explain
+from ..lab.explain import MAX_CHARS
 from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, sentence, user_errors, when_explained
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, user_errors, when_explained
 from .dataset import dataset_tab
 from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
 from .layer_grid import layer_tab
@@ -157,7 +157,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         @user_errors
         def explore(text_: str, model: str, layer: int):
             """Explain one sentence and fill every main view; it becomes the sentence every tab shows."""
-            expl = explain(models.get(model), sentence(text_))
+            expl = explained(models, model, text_)
             return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text, stale: ""}
 
         lab_inputs = [x for lab in labs for x in lab.inputs]
@@ -173,14 +173,14 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
 
         @user_errors
         def redraw(text_: str, model: str, layer: int):
-            return views.hidden_heatmap(explain(models.get(model), sentence(text_)), int(layer))
+            return views.hidden_heatmap(explained(models, model, text_), int(layer))  # no new forward pass
 
         @user_errors
         def export_files(text_: str, model: str):
             """The explanation as JSON and the pooled vectors as CSV, as two files to download."""
             import json
 
-            expl = explain(models.get(model), sentence(text_))
+            expl = explained(models, model, text_)
             folder = tempfile.mkdtemp(prefix="electra-export-")
             paths = [os.path.join(folder, "explanation.json"), os.path.join(folder, "pooled_vectors.csv")]
             with open(paths[0], "w", encoding="utf-8") as f:
