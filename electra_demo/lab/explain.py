@@ -12,8 +12,6 @@ weights stacked once per model (`_Plan`, stacked again when a weight changes). T
 straightforward computation (model.encode, pooling.pool, each head) to float rounding: tests/test_fast_path.py.
 """
 import functools
-import threading
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,35 +77,6 @@ def check_text(text) -> str:
     if not text.strip():
         raise InputError("please type a sentence: the text is empty or only whitespace")
     return text
-
-
-# Embedding shapes come from permanent forward hooks that record only while `explain` runs in this
-# thread/context (the pattern transformers uses for output_hidden_states), so concurrent requests
-# never see each other's tensors and nothing is registered or removed while another request runs.
-_record: ContextVar[dict | None] = ContextVar("electra_demo_record", default=None)
-_install_lock = threading.Lock()
-
-
-def _install_probes(backbone):
-    if getattr(backbone, "_electra_demo_probes", False):
-        return
-    with _install_lock:
-        if getattr(backbone, "_electra_demo_probes", False):
-            return
-        for name in ("embeddings", "embeddings_project"):
-            module = getattr(backbone, name, None)
-            if module is not None:
-                module.register_forward_hook(_probe(name))
-        backbone._electra_demo_probes = True
-
-
-def _probe(name):
-    def hook(module, args, output):
-        rec = _record.get()
-        if rec is not None:
-            rec[name] = output
-
-    return hook
 
 
 def _shape(t) -> str:
@@ -233,6 +202,15 @@ def run_heads(plan: _Plan, P) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
 
 
+def _embedding_outputs(backbone, input_ids) -> dict:
+    """{"embeddings": (1, T, E), "embeddings_project": (1, T, H) when E != H}: the backbone's own embedding modules run
+    on input_ids, for the shape trace. Only when a sentence length is seen first (the rows are cached per length), so
+    the hot path carries no forward hooks."""
+    emb = backbone.embeddings(input_ids=input_ids)
+    proj = getattr(backbone, "embeddings_project", None)
+    return {"embeddings": emb, "embeddings_project": None if proj is None else proj(emb)}
+
+
 def _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main, E, note) -> list[ShapeRow]:
     """The shape trace, in the order the tensors are made."""
     L, T, H = len(out.hidden_states) - 1, h.shape[1], h.shape[2]
@@ -289,15 +267,9 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     input_ids = torch.tensor([ids])  # (1, T)
     mask = torch.ones_like(input_ids)  # (1, T)
     backbone = model.electra
-    _install_probes(backbone)
-    rec = {}
-    token = _record.set(rec)
-    try:
-        # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
-        # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
-        out = backbone(input_ids=input_ids, output_hidden_states=True)
-    finally:
-        _record.reset(token)
+    # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
+    # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
+    out = backbone(input_ids=input_ids, output_hidden_states=True)
     hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
     h = out.last_hidden_state  # (1, T, H)
     T = hs.shape[1]
@@ -316,9 +288,10 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     for i, p in enumerate(plan.heads):
         heads[p] = HeadPrediction(labels[best[i]], rows_probs[i][best[i]], rows_probs[i])
 
-    key = (T, note, _dtype(h), tuple(v.shape for v in rec.values()))  # what the rows' text depends on, for this model
+    key = (T, note, _dtype(h))  # what the rows' text depends on, for this model
     rows = plan.rows.get(key)
-    if rows is None:
+    if rows is None:  # first sentence of this length: the embedding tensors measured (no hooks on the hot path)
+        rec = _embedding_outputs(backbone, input_ids)
         rows = [tuple(vars(r).values()) for r in _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main,
                                                             backbone.config.embedding_size, note)]
         if not note:  # a truncation note names N: not worth keeping

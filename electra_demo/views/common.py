@@ -36,15 +36,27 @@ def layout(fig: go.Figure, title: str, height: int, top: int = 50) -> go.Figure:
     return fig
 
 
-def rounded(a, digits: int = 3):
-    """Nested lists of floats with `digits` significant digits (vectorised): small JSON and figure payloads."""
+def round_array(a, digits: int = 3) -> np.ndarray:
+    """float64 array of `a` with `digits` significant digits (vectorised)."""
     a = np.asarray(a, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         k = digits - 1 - np.floor(np.log10(np.abs(a)))  # decimal places that keep `digits` significant digits
     k = np.where(np.isfinite(k), k, 0).astype(np.int64)
     p = 10.0 ** np.abs(k)  # exact powers of ten
-    out = np.where(k >= 0, np.round(a * p) / p, np.round(a / p) * p)
-    return out.tolist()
+    return np.where(k >= 0, np.round(a * p) / p, np.round(a / p) * p)
+
+
+def rounded(a, digits: int = 3):
+    """Nested lists of floats with `digits` significant digits (vectorised): small JSON and figure payloads."""
+    return round_array(a, digits).tolist()
+
+
+def rounded_many(arrays: list, digits: int = 3) -> list:
+    """[rounded(a, digits) for a in arrays], with one vectorised rounding over all of them (same numbers)."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    flat = round_array(np.concatenate([a.ravel() for a in arrays]), digits)
+    ends = np.cumsum([a.size for a in arrays])
+    return [part.reshape(a.shape).tolist() for part, a in zip(np.split(flat, ends[:-1]), arrays)]
 
 
 def sig(x: float, digits: int = 3) -> float:

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from .. import pooling
 from ..checkpoint import LoadedModel
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, escape, layout, rounded, token_axis, zmax
+from .common import DIVERGING, SEQUENTIAL, escape, layout, rounded, rounded_many, token_axis, zmax
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
@@ -199,15 +199,21 @@ def to_json(expl: Explanation) -> dict:
     Floats keep 3 significant digits; the (L+1, T, H) hidden states are left out (only their shape).
     """
     names = list(expl.pooled)
-    vectors = rounded(np.stack([expl.pooled[p] for p in names]))  # (P, H), one vectorised rounding
-    norms = np.linalg.norm(np.stack([expl.pooled[p] for p in names]), axis=1)  # (P,)
+    V = np.stack([expl.pooled[p] for p in names])  # (P, H)
+    norms = np.linalg.norm(V, axis=1)  # (P,)
+    trained = [p for p in names if expl.heads[p] is not None]
+    # two vectorised roundings for the whole payload: 4 digits (probabilities, logits), 3 digits (everything else)
+    probs4, logits4, *head_probs4 = rounded_many([expl.probs, expl.logits] + [expl.heads[p].probs for p in trained], 4)
+    head_probs4 = dict(zip(trained, head_probs4))
+    vectors, inter, sim, token_norms, cls_cosine = rounded_many(
+        [V, expl.head_intermediate, expl.similarity, expl.token_norms, expl.cls_cosine])
     poolings = {}
     for i, p in enumerate(names):
         hp, rec = expl.heads[p], pooling.get(p)
         poolings[p] = {
             "kind": rec.kind, "shape": [1, len(vectors[i])], "norm": round(float(norms[i]), 4),
             "head": None if hp is None else {"label": hp.label, "prob": round(hp.prob, 4),
-                                             "probs": dict(zip(expl.labels, rounded(hp.probs, 4)))},
+                                             "probs": dict(zip(expl.labels, head_probs4[p]))},
             "head_note": NO_HEAD if hp is None else "", "description": rec.description, "code": rec.forward_code,
             "vector": vectors[i],
         }
@@ -215,12 +221,12 @@ def to_json(expl: Explanation) -> dict:
         "tokens": expl.tokens, "input_ids": expl.input_ids, "n_tokens": expl.n_tokens, "max_length": expl.max_length,
         "truncated": bool(expl.truncation_note), "truncation_note": expl.truncation_note,
         "labels": expl.labels, "main_pooling": expl.main_pooling, "label": expl.label,
-        "probs": dict(zip(expl.labels, rounded(expl.probs, 4))), "logits": rounded(expl.logits, 4),
+        "probs": dict(zip(expl.labels, probs4)), "logits": logits4,
         "shapes": [vars(r) for r in expl.shapes],
         "hidden_states_shape": list(expl.hidden_states.shape),
         "poolings": poolings,
-        "head_intermediate": rounded(expl.head_intermediate),
-        "similarity": {"names": names, "matrix": rounded(expl.similarity)},
-        "token_norms": rounded(expl.token_norms), "cls_cosine": rounded(expl.cls_cosine),
+        "head_intermediate": inter,
+        "similarity": {"names": names, "matrix": sim},
+        "token_norms": token_norms, "cls_cosine": cls_cosine,
     }
 
