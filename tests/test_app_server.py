@@ -253,3 +253,73 @@ def test_busy_port_is_one_line(tmp_path):
                            text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"port {port} on 127.0.0.1 is already in use" in r.stderr
+
+
+def test_light_api_serves_the_json_endpoints_without_page_sessions(server, client, tiny_loaded):
+    """The text -> JSON endpoints also live in a small Blocks at /api; a plain REST call on the page's address is
+    answered there (same numbers), gradio_client on the page keeps working, /dataset stays on the page only."""
+    import httpx
+
+    light = Client(f"{server}api/", verbose=False)
+    assert set(light.view_api(print_info=False, return_format="dict")["named_endpoints"]) == PUBLIC - {"/dataset"}
+    want = to_json(explain(tiny_loaded, "a really good film"))
+    assert light.predict("a really good film", api_name="/explain") == want
+    assert client.predict("a really good film", api_name="/explain") == want  # the page's own endpoint
+    for base in (server, f"{server}api/"):
+        status, body = _call(base, "explain", ["a really good film"])
+        assert status == 200 and "event: complete" in body, body
+    r = httpx.post(f"{server}api/gradio_api/call/dataset", json={"data": [None, None, "sentence", "label", "cls", None]})
+    assert r.status_code == 404 and "no endpoint named /dataset" in r.text
+
+
+def test_rest_calls_keep_no_page_state_and_few_api_sessions(tiny_loaded):
+    """Every sessionless REST call is a new Gradio session that keeps its last inputs and outputs: on the page that
+    meant a state over all ~200 blocks per call; now the page keeps none and the API at most QUEUE_SIZE."""
+    import httpx
+
+    from electra_demo.app.common import QUEUE_SIZE, launch_kwargs, light_api
+    from electra_demo.app.page import build_demo
+    from tests.harness import free_port
+
+    demo = build_demo(tiny_loaded)
+    api = light_api(demo.json_api)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_kwargs(demo, api))
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        for i in range(QUEUE_SIZE + 8):
+            status, body = _call(base, "explain" if i % 2 else "code", [f"film {i}" if i % 2 else "mean"])
+            assert "event: complete" in body, body
+        assert len(demo.state_holder.session_data) == 0
+        assert 0 < len(api.state_holder.session_data) <= QUEUE_SIZE
+        assert httpx.post(f"{base}gradio_api/call/nope", json={"data": ["x"]}).status_code == 404
+    finally:
+        demo.close()
+
+
+def test_model_slots_are_shared_by_the_page_and_the_api(tiny_loaded):
+    """One limit on model work for the whole server: every MODEL event of both Blocks holds one of CONCURRENCY slots."""
+    import threading
+
+    from electra_demo.app import common
+    from electra_demo.app.page import build_demo
+
+    demo = build_demo(tiny_loaded)
+    api = common.light_api(demo.json_api)
+    common.share_model_slots(demo, api)
+    model_fns = [f for b in (demo, api) for f in b.fns.values() if f.concurrency_id == "model"]
+    assert len(model_fns) > 20 and all(f.fn._holds_slot for f in model_fns)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    held = common._holding_slot(work)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: held(), range(16)))
+    assert peak[0] == common.CONCURRENCY

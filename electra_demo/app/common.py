@@ -2,7 +2,12 @@
 
 Server limits (one place, used by the explorer and the standalone lab page alike):
 - every event that runs the model shares ONE concurrency slot group (`MODEL`), across all endpoints: at most
-  CONCURRENCY model calls at once for the whole server, the rest wait in the queue (QUEUE_SIZE, then a clean 503);
+  CONCURRENCY model calls at once for the whole server (the page and the light JSON API together: `share_model_slots`),
+  the rest wait in the queue (QUEUE_SIZE, then a clean 503);
+- the text -> JSON endpoints are served twice from the same functions: on the page (for gradio_client, whose session
+  is built once per Client) and by a small Blocks of their own at API_PATH; a plain REST call (`POST
+  /gradio_api/call/NAME`, no session) to one of them is answered there, so it does not build a session state over
+  the page's ~200 blocks (Gradio does that for every call without a session: ~9 ms here);
 - request bodies over MAX_BODY_BYTES are refused with 413 before anything is parsed (uploads: MAX_UPLOAD_BYTES);
 - uploads take only the types the dataset view reads, the upload folder is capped at MAX_TEMP_BYTES, and uploaded
   files are deleted after use and on a schedule (DELETE_CACHE);
@@ -29,6 +34,7 @@ MAX_UPLOAD_BYTES = MAX_BYTES  # the dataset view's file limit is the server's up
 UPLOAD_TYPES = (".tsv", ".csv")  # what the dataset view reads; the upload route refuses anything else
 MAX_BODY_BYTES = 1_000_000  # any other request body (JSON) over this is refused with 413 before parsing
 MAX_TEMP_BYTES = 200_000_000  # uploads waiting in the server's folder, all sessions together
+API_PATH = "/api"  # the light JSON API's own Blocks is mounted here
 SESSION_CAPACITY = 200  # sessions whose state the server keeps (least recently used dropped first)
 STATE_TTL = 3600  # seconds a session's state lives
 DELETE_CACHE = (600, 1800)  # every 10 minutes, delete uploaded files older than 30 minutes
@@ -82,11 +88,13 @@ class RequestGuard:
     - Content-Length over the limit -> 413, before Gradio reads the body; a chunked body (no Content-Length) is read
       here up to the limit (small: 1 MB), refused with 413 past it, else handed on whole;
     - /gradio_api/upload: only UPLOAD_TYPES, and 503 while the upload folder holds over MAX_TEMP_BYTES;
-    - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500).
+    - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500);
+    - /gradio_api/call/NAME[/EVENT] for a NAME the light API serves -> answered by the light API (API_PATH).
     """
 
-    def __init__(self, app, api_names=None):
-        self.app, self.api_names = app, api_names  # api_names: () -> set of served endpoint names
+    def __init__(self, app, api_names=None, light_names=None):
+        self.app, self.api_names = app, api_names  # api_names: () -> set of the page's endpoint names
+        self.light_names = light_names  # () -> set of the light API's endpoint names (served at API_PATH)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -98,9 +106,14 @@ class RequestGuard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
-        m = re.fullmatch(r".*/gradio_api/(?:call|run)/([^/]+)(?:/.*)?", path)
-        if m and self.api_names is not None and m.group(1) not in self.api_names():
-            return await _answer(send, 404, f"no endpoint named /{m.group(1)}")
+        m = re.fullmatch(rf"({re.escape(API_PATH)})?/gradio_api/(call|run)/([^/]+)(?:/.*)?", path)
+        if m:
+            light = self.light_names() if self.light_names is not None else set()
+            served = light if m.group(1) else self.api_names() if self.api_names is not None else None
+            if served is not None and m.group(3) not in served:
+                return await _answer(send, 404, f"no endpoint named /{m.group(3)}")
+            if not m.group(1) and m.group(2) == "call" and m.group(3) in light:  # same function, no page session
+                scope = dict(scope, path=API_PATH + path, raw_path=(API_PATH + path).encode())
         if is_upload and scope.get("method") == "POST":
             if _folder_bytes(UPLOAD_DIR) > MAX_TEMP_BYTES:
                 return await _answer(send, 503, "the server's upload space is full; try again in a few minutes")
@@ -166,13 +179,72 @@ def _filenames(content_type: bytes, body: bytes) -> list[str]:
     return names
 
 
-def launch_kwargs(demo: gr.Blocks, css: str = "", head: str = "") -> dict:
-    """The limits every page of this app launches with (the explorer and the standalone lab page alike)."""
-    from starlette.middleware import Middleware
+def _names(blocks: gr.Blocks):
+    return functools.lru_cache(maxsize=1)(lambda: {fn.api_name for fn in blocks.fns.values() if fn.api_name})
 
-    api_names = functools.lru_cache(maxsize=1)(lambda: {fn.api_name for fn in demo.fns.values() if fn.api_name})
+
+def add_endpoints(endpoints: list):
+    """Register `endpoints` [(fn, api_name, event kwargs)] as named JSON endpoints of the Blocks being built."""
+    for fn, name, kwargs in endpoints:
+        gr.api(user_errors(fn), api_name=name, **kwargs)
+
+
+def light_api(endpoints: list) -> gr.Blocks:
+    """The light JSON API: a Blocks holding only `endpoints`, served at API_PATH."""
+    with gr.Blocks(title="ELECTRA explorer API", analytics_enabled=False, delete_cache=DELETE_CACHE) as api:
+        add_endpoints(endpoints)
+    api.queue(max_size=QUEUE_SIZE)
+    # Gradio keeps each session's last inputs and outputs, and every sessionless REST call is a new session: the API
+    # needs none of it, so it keeps only as many as can be in flight (at most QUEUE_SIZE answers of <= 1 MB)
+    api.state_session_capacity = QUEUE_SIZE
+    return api
+
+
+_model_slots = threading.BoundedSemaphore(CONCURRENCY)
+
+
+def share_model_slots(*blocks: gr.Blocks):
+    """One limit on model work for the whole server: every event of the `MODEL` group, in any of these Blocks (each
+    has its own queue, so its own group), runs holding one of CONCURRENCY process-wide slots."""
+    for b in blocks:
+        for block_fn in b.fns.values():
+            if block_fn.concurrency_id == MODEL["concurrency_id"] and not getattr(block_fn.fn, "_holds_slot", False):
+                block_fn.fn = _holding_slot(block_fn.fn)
+
+
+def _holding_slot(fn):
+    @functools.wraps(fn)  # keeps the signature: gradio finds gr.Progress / gr.Request parameters through it
+    def wrapped(*args, **kwargs):
+        with _model_slots:
+            return fn(*args, **kwargs)
+
+    wrapped._holds_slot = True
+    return wrapped
+
+
+def launch_kwargs(demo: gr.Blocks, api: gr.Blocks | None = None, css: str = "", head: str = "") -> dict:
+    """demo.launch(**these): the server limits, and the light JSON API `api` (if any) mounted at API_PATH."""
+    import contextlib
+
+    from fastapi import FastAPI
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount
+
+    guard = dict(api_names=_names(demo), light_names=None if api is None else _names(api))
+    app_kwargs = {"middleware": [Middleware(RequestGuard, **guard)]}
+    if api is not None:
+        share_model_slots(demo, api)
+        sub = gr.mount_gradio_app(FastAPI(), api, "/", max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"],
+                                  show_error=True)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app):  # a mounted app's lifespan (its queue) does not start by itself
+            async with sub.router.lifespan_context(sub):
+                yield
+
+        app_kwargs.update(routes=[Mount(API_PATH, app=sub)], lifespan=lifespan)
     return dict(state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES, css=css, head=head,
-                app_kwargs={"middleware": [Middleware(RequestGuard, api_names=api_names)]})
+                app_kwargs=app_kwargs)
 
 
 class Lab:

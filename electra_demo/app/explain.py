@@ -124,8 +124,9 @@ def code_tab(names: list[str]) -> list:
     return [(code_for, "code", {})]
 
 
-def register_api(classifier, more: list):
-    """The text -> JSON endpoints: /predict, /explain, /shapes, /pooling, /compare, and the tabs' own (`more`)."""
+def api_endpoints(classifier, more: list) -> list:
+    """The text -> JSON endpoints [(fn, api_name, event kwargs)]: /predict, /explain, /shapes, /pooling, /compare,
+    and the tabs' own (`more`). Registered on the page and on the light API (common.light_api)."""
 
     def predict(text: str) -> dict:
         """Class probabilities of the main head."""
@@ -148,8 +149,7 @@ def register_api(classifier, more: list):
         return compare_views.compare_json(explain(classifier, sentence(text)), explain(classifier, sentence(other)))
 
     ours = [(predict, "predict"), (explain_json, "explain"), (shapes, "shapes"), (pooled, "pooling"), (compare, "compare")]
-    for fn, name, kwargs in [(fn, name, MODEL) for fn, name in ours] + more:
-        gr.api(user_errors(fn), api_name=name, **kwargs)
+    return [(fn, name, MODEL) for fn, name in ours] + more
 
 
 def poolings_of(classifier) -> list[str]:

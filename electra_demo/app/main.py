@@ -52,14 +52,15 @@ def main(argv=None):
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
     first, *more = args.checkpoint or [None]
     classifier = load_classifier(first)  # loaded once, shared by every request
-    from .common import launch_kwargs
+    from .common import launch_kwargs, light_api
     from .models import Models, find_checkpoints, name_of
     from .page import CSS, HEAD, build_demo
 
     offered = {**find_checkpoints(), **{name_of(s): s for s in more}}  # others load on first use (bounded cache)
     demo = build_demo(classifier, models=Models(classifier, offered))
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs(demo, CSS, HEAD))
+    api = light_api(demo.json_api)  # the same JSON endpoints without the page's per-session state, at /api
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs(demo, api, CSS, HEAD))
 
 
 def cli_main(argv=None):

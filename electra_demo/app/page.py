@@ -18,9 +18,9 @@ from ..lab.explain import MAX_CHARS
 from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, user_errors, when_explained
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, add_endpoints, explained, user_errors, when_explained
 from .dataset import dataset_tab
-from .explain import code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, register_api, shapes_tab
+from .explain import api_endpoints, code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, shapes_tab
 from .layer_grid import layer_tab
 from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
 from .models import Models
@@ -251,6 +251,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                          api_visibility="private")
         explain_chain(pre=load)
         load.then(dataset.fill, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
-        register_api(classifier, apis + [a for lab in labs for a in lab.api])
+        demo.json_api = api_endpoints(classifier, apis + [a for lab in labs for a in lab.api])  # also common.light_api
+        add_endpoints(demo.json_api)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
