@@ -7,8 +7,10 @@ page (headless Debian chromium through Playwright, 1400 x 900, a fresh page per 
   example click -> every tab   click an example until the chain explore -> every lab tab -> URL sync has finished
                               (the URL's sentence is the example: the last step of that chain)
 server (plain HTTP, the REST API: POST /gradio_api/call/NAME then GET its event stream; no gradio_client polling)
+  first requests after start: GET / and one /explain
   round trip of the lightest endpoint (/code) vs a minimal Gradio app with one gr.api (str -> str), interleaved A/B
-  RSS of the app process over --calls /explain calls (at call 200 and at the end)
+  RSS of the app process over --calls /explain calls (at call 200 and at the end), then over --calls calls of the
+      page's own /explain through gradio_client (one session, the page's queue)
   throughput of /explain with 1 client vs 8 concurrent clients (same number of calls each way)
   what a session costs: RSS growth over 200 fresh sessions (each REST call without a session is a new session)
 
@@ -101,6 +103,12 @@ def main(argv=None):
     mproc, murl, _ = serve([sys.executable, minimal_py, str(port)], port, os.path.join(work, "minimal.log"))
     try:
         print(f"app serving {url} after {startup:.1f} s (pid {proc.pid})")
+        with httpx.Client(timeout=60) as c:
+            t = time.perf_counter()
+            c.get(url).raise_for_status()
+            page = time.perf_counter() - t
+            first = call(c, url, "explain", ["the first sentence after start"])
+        print(f"first requests after start: the page {page * 1000:.0f} ms, /explain {first * 1000:.0f} ms")
         loads, clicks = page_timings(url, args.reps)
         print(f"page load -> first filled view:          {spread(loads)}")
         print(f"example click -> every tab updated:      {spread(clicks)}")
@@ -112,7 +120,7 @@ def main(argv=None):
             for _ in range(args.round_trips):  # interleaved A/B
                 a.append(call(c, url, "code", ["cls"]))
                 b.append(call(c, murl, "code", ["cls"]))
-            print(f"REST round trip /code, the app:           {spread(a)}")
+            print(f"REST round trip /code, the app:           {spread(a)} (answered by the light API at /api)")
             print(f"REST round trip /code, a minimal app:     {spread(b)}")
             print(f"ratio of medians: {statistics.median(a) / statistics.median(b):.2f}x")
 
@@ -130,6 +138,18 @@ def main(argv=None):
                     rss[i] = rss_mb(proc.pid)
             print("RSS over /explain calls: " + ", ".join(f"call {k}: {v:.0f} MB" for k, v in rss.items())
                   + f"; growth from call 200 to {args.calls}: {rss[args.calls] - rss[200]:+.1f} MB")
+
+        from gradio_client import Client
+
+        page_client = Client(url, verbose=False)  # one session on the page: its own /explain event (queue/join)
+        rss = {}
+        for i in range(1, args.calls + 1):
+            page_client.predict(sentences[i % 4] + f" {i % 50}", api_name="/explain")
+            if i in (1, 200, args.calls // 2, args.calls):
+                rss[i] = rss_mb(proc.pid)
+        print("RSS over the page's own /explain (gradio_client, one session): "
+              + ", ".join(f"call {k}: {v:.0f} MB" for k, v in rss.items())
+              + f"; growth from call 200 to {args.calls}: {rss[args.calls] - rss[200]:+.1f} MB")
 
         n = 160
         texts = [f"sentence number {i} was good" for i in range(n)]
