@@ -311,33 +311,36 @@ def run_process(argv) -> tuple[float, float, str]:
     return time.perf_counter() - t, cpu, out.stdout
 
 
-def section_cli(repeats: int) -> dict:
+def section_cli(repeats: int, test: str | None = None) -> dict:
     tmp = tempfile.mkdtemp(prefix="bench_fast_path_")
-    test = os.path.join(SST2, "test.tsv")
+    test = test or os.path.join(SST2, "test.tsv")
     scripts = {}
     for name, code in (("pipeline", PIPELINE_SCRIPT), ("minimal", MINIMAL_SCRIPT)):
         scripts[name] = os.path.join(tmp, f"{name}.py")
         open(scripts[name], "w").write(code)
-    out = os.path.join(tmp, "preds.tsv")
+    out = {k: os.path.join(tmp, f"preds_{k}.tsv") for k in ("plain", "fp32", "auto")}  # one file per run kind
     from electra_demo.data import read_rows
 
     plain = os.path.join(tmp, "test_sentences.txt")  # the same sentences without labels: the CLI runs the main head only
     open(plain, "w", encoding="utf-8").write("\n".join(read_rows(test)[0]) + "\n")
     argv = {
         "predict CLI fp32, sentences only": [sys.executable, "-m", "electra_demo", "predict", "--input", plain, "--precision",
-                                             "fp32", "--output", out, "--overwrite"],
+                                             "fp32", "--output", out["plain"], "--overwrite"],
         "predict CLI fp32": [sys.executable, "-m", "electra_demo", "predict", "--input", test, "--precision", "fp32",
-                             "--output", out, "--overwrite"],
-        "predict CLI auto": [sys.executable, "-m", "electra_demo", "predict", "--input", test, "--output", out, "--overwrite"],
+                             "--output", out["fp32"], "--overwrite"],
+        "predict CLI auto": [sys.executable, "-m", "electra_demo", "predict", "--input", test, "--output", out["auto"],
+                             "--overwrite"],
         "minimal script (fp32)": [sys.executable, scripts["minimal"], test, CKPT],
         "pipeline script": [sys.executable, scripts["pipeline"], test, CKPT],
     }
-    print(f"\n### Whole processes on SST-2 test (1,821 sentences, OMP_NUM_THREADS=1, {repeats} interleaved rounds, {load()})\n")
-    times = {k: ([], []) for k in argv}
+    n = len(read_rows(test)[0])
+    print(f"\n### Whole processes on {os.path.relpath(test, ROOT)} ({n:,} sentences, OMP_NUM_THREADS=1, {repeats} "
+          f"interleaved rounds, {load()})\n")
+    times, stdout = {k: ([], []) for k in argv}, {}
     for r in range(repeats):
         names = list(argv)
         for k in names[r % len(names):] + names[: r % len(names)]:
-            w, c, _ = run_process(argv[k])
+            w, c, stdout[k] = run_process(argv[k])
             times[k][0].append(w)
             times[k][1].append(c)
     print("| process | wall s (median, min-max) | cpu s (median) | throughput x pipeline (wall) | x pipeline (cpu) | "
@@ -352,14 +355,11 @@ def section_cli(repeats: int) -> dict:
         res[k] = {"wall_s": statistics.median(w), "cpu_s": statistics.median(c)}
     import csv
 
-    def labels_of(name):
-        if name == "pipeline script":
-            return json.loads(run_process(argv[name])[2].strip().splitlines()[-1])["labels"]
-        run_process(argv[name])
-        return [r[1] for r in csv.reader(open(out, encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)][1:]
+    def labels_of(kind):  # from the last timed run's own output file
+        return [r[1] for r in csv.reader(open(out[kind], encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)][1:]
 
-    pipe = labels_of("pipeline script")
-    res["labels_equal_pipeline"] = {k: sum(a == b for a, b in zip(labels_of(f"predict CLI {k}"), pipe)) for k in ("fp32", "auto")}
+    pipe = json.loads(stdout["pipeline script"].strip().splitlines()[-1])["labels"]
+    res["labels_equal_pipeline"] = {k: sum(a == b for a, b in zip(labels_of(k), pipe)) for k in ("fp32", "auto")}
     print(f"\nlabels equal to the pipeline's: fp32 {res['labels_equal_pipeline']['fp32']}/{len(pipe)}, auto "
           f"{res['labels_equal_pipeline']['auto']}/{len(pipe)} ({load()})")
     return res
@@ -444,6 +444,9 @@ def main(argv=None):
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, from {', '.join(SECTIONS)}")
     p.add_argument("--rounds", type=int, default=40, help="interleaved rounds for the in-process timings")
     p.add_argument("--repeats", type=int, default=3, help="interleaved rounds for whole processes")
+    p.add_argument("--cli-input", default=None, metavar="TSV",
+                   help="the cli section's input (default: ../shared/data/sst2/test.tsv; e.g. sst2/train.tsv, 67,349 "
+                        "phrases, where the fixed start-up cost of every process matters less)")
     p.add_argument("--busy", type=int, default=0, metavar="N",
                    help="keep N CPU-bound busy-loop processes running meanwhile: a reproducible busy machine (default 0)")
     args = p.parse_args(argv)
@@ -478,7 +481,7 @@ def run_sections(chosen, args) -> dict:
         elif s == "throughput":
             res[s] = section_throughput()
         elif s == "cli":
-            res[s] = section_cli(args.repeats)
+            res[s] = section_cli(args.repeats, args.cli_input)
         elif s == "imports":
             res[s] = section_imports(args.repeats)
         elif s == "app":

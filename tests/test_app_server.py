@@ -224,7 +224,7 @@ def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, mo
 
     app = Starlette(routes=[Route("/gradio_api/upload", echo, methods=["POST"]),
                             Route("/gradio_api/call/explain", echo, methods=["POST"])])
-    client = TestClient(common.RequestGuard(app, api_names=lambda: {"explain"}), raise_server_exceptions=False)
+    client = TestClient(common.RequestGuard(app, endpoints={"explain": (["text"], 1)}), raise_server_exceptions=False)
     (tmp_path / "old.tsv").write_bytes(b"x" * 5000)
     monkeypatch.setattr(common, "UPLOAD_DIR", str(tmp_path))
     monkeypatch.setattr(common, "MAX_TEMP_BYTES", 1000)
@@ -239,7 +239,26 @@ def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, mo
 
     r = client.post("/gradio_api/call/explain", content=chunks())
     assert r.status_code == 413 and "too large" in r.text  # cut off at the limit, never read whole
-    assert client.post("/gradio_api/call/explain", content=b"{}").text == "2"
+    assert client.post("/gradio_api/call/explain", content=b'{"data": ["x"]}').text == "15"  # handed on whole
+    assert client.post("/gradio_api/call/explain", content=b"not json").text == "8"  # Gradio answers that itself
+
+
+def test_rest_calls_with_the_wrong_number_of_inputs_are_told_which(server):
+    """Too few or too many values in `data`: 422 naming the inputs (Gradio said `error: null`, printed object
+    addresses, or silently dropped the extra value), on the page's address and on /api alike."""
+    import httpx
+
+    for base in (server, f"{server}api/"):
+        for data in ([], ["only one"], ["a", "b", "c"]):
+            r = httpx.post(f"{base}gradio_api/call/compare", json={"data": data})
+            assert r.status_code == 422 and r.text == (f"/compare takes 2 inputs (text, other); got {len(data)}. "
+                                                       'Send {"data": [text, other]}'), r.text
+        r = httpx.post(f"{base}gradio_api/call/compare", json={"text": "a"})
+        assert r.status_code == 422 and "send a JSON object" in r.text
+    r = httpx.post(f"{server}gradio_api/call/dataset", json={"data": []})
+    assert r.status_code == 422 and "/dataset takes 6 inputs" in r.text, r.text
+    r = httpx.post(f"{server}gradio_api/call/pooler_output", json={"data": []})  # its one input has a default
+    assert r.status_code == 200
 
 
 def test_busy_port_is_one_line(tmp_path):

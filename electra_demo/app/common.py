@@ -15,6 +15,8 @@ Server limits (one place, used by the explorer and the standalone lab page alike
 """
 import functools
 import html
+import inspect
+import json
 import os
 import re
 import tempfile
@@ -89,12 +91,15 @@ class RequestGuard:
       here up to the limit (small: 1 MB), refused with 413 past it, else handed on whole;
     - /gradio_api/upload: only UPLOAD_TYPES, and 503 while the upload folder holds over MAX_TEMP_BYTES;
     - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500);
+    - POST /gradio_api/call/NAME with a `data` list of the wrong length -> 422 naming the inputs (Gradio answers
+      `error: null` or a message with object addresses, and silently drops extra values);
     - /gradio_api/call/NAME[/EVENT] for a NAME the light API serves -> answered by the light API (API_PATH).
     """
 
-    def __init__(self, app, api_names=None, light_names=None):
-        self.app, self.api_names = app, api_names  # api_names: () -> set of the page's endpoint names
-        self.light_names = light_names  # () -> set of the light API's endpoint names (served at API_PATH)
+    def __init__(self, app, endpoints=None, light=None):
+        self.app = app
+        self.endpoints = endpoints  # {name: (input names, required count)} of the page (None: no checks)
+        self.light = light or {}  # the same for the light API, served at API_PATH
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -106,14 +111,21 @@ class RequestGuard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
-        m = re.fullmatch(rf"({re.escape(API_PATH)})?/gradio_api/(call|run)/([^/]+)(?:/.*)?", path)
-        if m:
-            light = self.light_names() if self.light_names is not None else set()
-            served = light if m.group(1) else self.api_names() if self.api_names is not None else None
-            if served is not None and m.group(3) not in served:
-                return await _answer(send, 404, f"no endpoint named /{m.group(3)}")
-            if not m.group(1) and m.group(2) == "call" and m.group(3) in light:  # same function, no page session
+        m = re.fullmatch(rf"({re.escape(API_PATH)})?/gradio_api/(call|run)/([^/]+)(/.*)?", path)
+        if m and (m.group(1) or self.endpoints is not None):
+            name, served = m.group(3), self.light if m.group(1) else self.endpoints
+            if name not in served:
+                return await _answer(send, 404, f"no endpoint named /{name}")
+            if not m.group(1) and m.group(2) == "call" and name in self.light:  # same function, no page session
                 scope = dict(scope, path=API_PATH + path, raw_path=(API_PATH + path).encode())
+            if m.group(2) == "call" and not m.group(4) and scope.get("method") == "POST":
+                body = await _read(receive, limit)
+                if body is None:
+                    return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
+                problem = _wrong_inputs(body, name, *served[name])
+                if problem:
+                    return await _answer(send, 422, problem)
+                return await self.app(scope, _replay(body), send)
         if is_upload and scope.get("method") == "POST":
             if _folder_bytes(UPLOAD_DIR) > MAX_TEMP_BYTES:
                 return await _answer(send, 503, "the server's upload space is full; try again in a few minutes")
@@ -130,6 +142,22 @@ class RequestGuard:
                 return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
             return await self.app(scope, _replay(body), send)
         return await self.app(scope, receive, send)
+
+
+def _wrong_inputs(body: bytes, name: str, names: list[str], required: int) -> str | None:
+    """What is wrong with a REST call's `data` for endpoint /name taking `names` (the first `required` of them
+    required), or None (also for a body that is not JSON: Gradio answers that itself)."""
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return None
+    want = f'{{"data": [{", ".join(names)}]}}'
+    if not isinstance(data, list):
+        return f"/{name}: send a JSON object {want}"
+    if required <= len(data) <= len(names):
+        return None
+    count = f"{len(names)}" if required == len(names) else f"{required} to {len(names)}"
+    return f"/{name} takes {count} input{'s' * (len(names) != 1)} ({', '.join(names)}); got {len(data)}. Send {want}"
 
 
 async def _answer(send, status: int, text: str):
@@ -179,8 +207,22 @@ def _filenames(content_type: bytes, body: bytes) -> list[str]:
     return names
 
 
-def _names(blocks: gr.Blocks):
-    return functools.lru_cache(maxsize=1)(lambda: {fn.api_name for fn in blocks.fns.values() if fn.api_name})
+def endpoints_of(blocks: gr.Blocks) -> dict[str, tuple[list[str], int]]:
+    """{api_name: (input names, how many are required)} of every endpoint of `blocks` a client may call (not the
+    private page events): the function's own parameter names when they match its inputs one to one, else the
+    components' labels."""
+    out = {}
+    for fn in blocks.fns.values():
+        if not fn.api_name or fn.api_visibility == "private":
+            continue
+        params = [p for p in inspect.signature(fn.fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] if fn.fn else []
+        if len(params) == len(fn.inputs):
+            out[fn.api_name] = ([p.name for p in params], sum(p.default is p.empty for p in params))
+        else:  # special parameters (gr.Progress, ...) beside the inputs
+            out[fn.api_name] = ([getattr(c, "label", None) or f"input {i + 1}" for i, c in enumerate(fn.inputs)],
+                                len(fn.inputs))
+    return out
 
 
 def add_endpoints(endpoints: list):
@@ -230,7 +272,7 @@ def launch_kwargs(demo: gr.Blocks, api: gr.Blocks | None = None, css: str = "", 
     from starlette.middleware import Middleware
     from starlette.routing import Mount
 
-    guard = dict(api_names=_names(demo), light_names=None if api is None else _names(api))
+    guard = dict(endpoints=endpoints_of(demo), light=None if api is None else endpoints_of(api))
     app_kwargs = {"middleware": [Middleware(RequestGuard, **guard)]}
     if api is not None:
         share_model_slots(demo, api)

@@ -108,20 +108,34 @@ def compare_tab(classifier, shown, models, choice):
     return pair, other, Lab(fill, [choice, other], outputs)
 
 
-def code_tab(names: list[str]) -> list:
+def code_tab(names: list[str]) -> tuple[list, "Follow"]:
+    """The Code tab for the served model's poolings `names`: (its endpoint, how it follows the model menu)."""
     with gr.Tab("Code", id="code"):
         gr.Markdown("The PyTorch lines that make each sentence vector, ready for a LightningModule's `forward`.")
-        choice = gr.Dropdown(names, value=names[0], label="pooling")
+        choice = gr.Dropdown(names, value=names[0], label="pooling", elem_id="code-pooling")
         code = gr.Code(views.code_for(names[0]), language="python", label="code", interactive=False)
 
     def code_for(name: str) -> str:
         """The PyTorch lines for one pooling."""
-        if not isinstance(name, str) or name not in names:
-            raise InputError(f"unknown pooling {name!r}; valid: {', '.join(names)}")
+        if not isinstance(name, str) or name not in pooling.REGISTRY:
+            raise InputError(f"unknown pooling {name!r}; valid: {', '.join(pooling.REGISTRY)}")
         return views.code_for(name)
 
+    def follow(classifier) -> dict:
+        """Another model in the menu: its poolings."""
+        shown = poolings_of(classifier)
+        return {choice: gr.Dropdown(shown, value=shown[0]), code: views.code_for(shown[0])}
+
     choice.change(user_errors(code_for), choice, code, api_visibility="private")
-    return [(code_for, "code", {})]
+    return [(code_for, "code", {})], Follow(follow, [choice, code])
+
+
+class Follow:
+    """What a tab that describes the model (not the sentence) hands the page: fn(classifier) -> {component: value},
+    run when the model menu changes, and its outputs."""
+
+    def __init__(self, fn, outputs: list):
+        self.fn, self.outputs = fn, outputs
 
 
 def api_endpoints(classifier, more: list) -> list:

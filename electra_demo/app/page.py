@@ -136,9 +136,10 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
             formatters.update(hidden)
             formatters.update(pooling_tab())
             pair, other, compare = compare_tab(classifier, shown, models, choice)
-            apis = code_tab(poolings_of(classifier))
+            apis, code_follow = code_tab(poolings_of(classifier))
             padding = padding_tab(classifier, shown, models, choice)
-            apis += pooler_tab(classifier)
+            pooler_apis, pooler_follow = pooler_tab(classifier)
+            apis += pooler_apis
             attribution = attribution_tab(classifier, shown, models, choice)
             grid_layer = [None]
             grid = layer_tab(classifier, shown, models, choice, grid_layer)
@@ -236,16 +237,22 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                 out.update(switch(params["model"]))
             return out
 
+        follows = [code_follow, pooler_follow]  # the tabs that describe the model rather than the sentence
+
         def switch(name: str) -> dict:
-            """Another checkpoint: its card, and the controls that depend on its size and poolings."""
+            """Another checkpoint: its card, the controls that depend on its size and poolings, the model's tabs."""
             c = models.get(name)
             n = c.model.config.num_hidden_layers
             pools = attribution_poolings(c.model)
-            return {choice: name, card: views.model_card(c), slider: gr.Slider(maximum=n, value=n),
-                    grid_layer[0]: gr.Slider(maximum=n, value=n), label: gr.Label(num_top_classes=len(c.labels)),
-                    attribution.inputs[1]: gr.Dropdown(pools, value="attention" if "attention" in pools else pools[0])}
+            out = {choice: name, card: views.model_card(c), slider: gr.Slider(maximum=n, value=n),
+                   grid_layer[0]: gr.Slider(maximum=n, value=n), label: gr.Label(num_top_classes=len(c.labels)),
+                   attribution.inputs[1]: gr.Dropdown(pools, value="attention" if "attention" in pools else pools[0])}
+            for f in follows:
+                out.update(f.fn(c))
+            return out
 
-        switch_outputs = [choice, card, slider, grid_layer[0], label, attribution.inputs[1]]
+        switch_outputs = [choice, card, slider, grid_layer[0], label, attribution.inputs[1],
+                          *[o for f in follows for o in f.outputs]]
         explain_chain(pre=choice.input(user_errors(switch), choice, switch_outputs, api_visibility="private", **MODEL))
         load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[1], *switch_outputs],
                          api_visibility="private")
