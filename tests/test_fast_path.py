@@ -84,6 +84,18 @@ def test_token_ids_match_the_tokenizers_own_truncation(tiny_tokenizer, max_lengt
         tiny_tokenizer.truncation_side = "right"
 
 
+def test_token_ids_follow_tokens_added_later(tiny_tokenizer):
+    """token_ids runs a copy of the Rust backend, made again when the tokenizer gains tokens."""
+    import copy
+
+    tok = copy.deepcopy(tiny_tokenizer)
+    text = "a zzzfilm qqqword"
+    assert token_ids(tok, text, 64)[0] == tokenize(tok, [text], 64)[0]
+    tok.add_tokens(["zzzfilm", "qqqword"])
+    ids = token_ids(tok, text, 64)[0]
+    assert ids == tokenize(tok, [text], 64)[0] and tok.convert_tokens_to_ids("zzzfilm") in ids
+
+
 def test_stacked_heads_follow_weight_changes(tiny_tokenizer):
     clf = LoadedModel(tiny_classifier(tiny_tokenizer, seed=5), tiny_tokenizer)
     before = explain(clf, TEXTS[0])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 
 from .. import pooling
 from ..checkpoint import LoadedModel
@@ -87,6 +88,23 @@ def _dtype(t) -> str:
     return str(t.dtype).replace("torch.", "")
 
 
+def _backend(tokenizer):
+    """A copy of a fast tokenizer's Rust backend set up as `tokenizer(text, split_special_tokens=True)` runs it (typed
+    special tokens stay text; no truncation, no padding), made once per tokenizer (again when tokens are added);
+    None for a tokenizer without a backend."""
+    source = getattr(tokenizer, "backend_tokenizer", None)
+    if source is None:
+        return None
+    size, backend = tokenizer.__dict__.get("_electra_demo_backend", (None, None))
+    if size != len(tokenizer):
+        backend = Tokenizer.from_str(source.to_str())
+        backend.no_truncation()
+        backend.no_padding()
+        backend.encode_special_tokens = True
+        tokenizer.__dict__["_electra_demo_backend"] = (len(tokenizer), backend)  # published whole
+    return backend
+
+
 def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
     """(ids, N) from ONE tokenizer call: the ids exactly as `data.tokenize(tokenizer, [text], max_length)[0]` gives
     them (the tokenizer's own [CLS] ... [SEP] kept), and N, the untruncated count.
@@ -94,9 +112,14 @@ def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
     The text is tokenized without a reachable bound; when it is too long, the content tokens are cut the way the
     tokenizer's truncation cuts them (its truncation_side) and the special tokens the tokenizer added are kept.
     """
-    enc = tokenizer(text, truncation=True, max_length=4 * max(len(text), MAX_CHARS) + 8,  # N: a bound never reached
-                    split_special_tokens=True, return_special_tokens_mask=True)
-    ids, special = enc["input_ids"], enc["special_tokens_mask"]
+    backend = _backend(tokenizer)
+    if backend is not None:  # the Rust call `tokenizer(...)` makes, without its per-call settings (~5x faster)
+        enc = backend.encode(text)
+        ids, special = enc.ids, enc.special_tokens_mask
+    else:
+        enc = tokenizer(text, truncation=True, max_length=4 * max(len(text), MAX_CHARS) + 8,  # N: never reached
+                        split_special_tokens=True, return_special_tokens_mask=True)
+        ids, special = enc["input_ids"], enc["special_tokens_mask"]
     n = len(ids)
     room = max_length - sum(special)  # content tokens that fit beside the special ones
     if n <= max_length or room < 0:
@@ -297,15 +320,15 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
         if not note:  # a truncation note names N: not worth keeping
             plan.rows[key] = rows
 
-    norms = hs.norm(dim=-1)  # (L+1, T) L2 norm of each token's vector at each layer
-    nc, pc = norms.clamp(min=1e-12), P.norm(dim=-1).clamp(min=1e-12)  # (L+1, T), (P,): cosine denominators
-    Pn = P.numpy()
+    hs, Pn = hs.numpy(), P.numpy()  # (L+1, T, H), (P, H): numpy from here (small arrays: less per-call overhead)
+    norms = np.linalg.norm(hs, axis=-1)  # (L+1, T) L2 norm of each token's vector at each layer
+    nc, pc = np.maximum(norms, 1e-12), np.maximum(np.linalg.norm(Pn, axis=-1), 1e-12)  # cosine denominators
     return Explanation(
         text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
         label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=[ShapeRow(*r) for r in rows],
-        hidden_states=hs.numpy(), pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
-        head_intermediate=inter[0].float().numpy(), token_norms=norms.numpy(),
-        cls_cosine=((hs @ hs[-1, 0]) / (nc * nc[-1, 0])).numpy(),  # (L+1, T) cosine with the final [CLS]
-        similarity=((P @ P.T) / (pc[:, None] * pc)).numpy(),  # (P, P)
+        hidden_states=hs, pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
+        head_intermediate=inter[0].float().numpy(), token_norms=norms,
+        cls_cosine=(hs @ hs[-1, 0]) / (nc * nc[-1, 0]),  # (L+1, T) cosine with the final [CLS]
+        similarity=(Pn @ Pn.T) / (pc[:, None] * pc),  # (P, P)
         n_tokens=n_tokens, max_length=M, truncation_note=note,
     )
