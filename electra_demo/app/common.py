@@ -234,6 +234,9 @@ def add_endpoints(endpoints: list):
 def light_api(endpoints: list) -> gr.Blocks:
     """The light JSON API: a Blocks holding only `endpoints`, served at API_PATH."""
     with gr.Blocks(title="ELECTRA explorer API", analytics_enabled=False, delete_cache=DELETE_CACHE) as api:
+        gr.Markdown("# ELECTRA explorer: JSON API\nThe explorer's text -> JSON endpoints, for scripts: "
+                    "`gradio_client.Client(\"<this address>\")` or `POST gradio_api/call/NAME`. \"Use via API\" "
+                    "below lists them; the explorer page itself is one level up, at `/`.")
         add_endpoints(endpoints)
     api.queue(max_size=QUEUE_SIZE)
     # Gradio keeps each session's last inputs and outputs, and every sessionless REST call is a new session: the API

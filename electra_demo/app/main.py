@@ -2,7 +2,8 @@
 
 Serves http://127.0.0.1:7860 with the shipped model by default. GRADIO_SERVER_NAME and GRADIO_SERVER_PORT set the
 defaults of --host and --port (as on a Hugging Face Space, which runs app.py unchanged). No share link unless
---share; no files served beyond the page's own.
+--share; no files served beyond the page's own. The text -> JSON endpoints are also served at /api (a small Blocks
+of their own: REST calls there do not pay for the page's session state).
 """
 import argparse
 import os
