@@ -241,8 +241,6 @@ def section_explain(rounds: int) -> dict:
 
 
 def section_scaling(rounds: int) -> dict:
-
-
     _, long, hf = models()
     tok = long.tokenizer
     print(f"\n### predict_probs (fp32, main head) vs a bare batched forward, per sentence (1 thread, {load()})\n")
