@@ -16,7 +16,11 @@ def main(argv=None):
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     import importlib
 
-    return importlib.import_module(COMMANDS[argv[0]]).cli_main(argv[1:])
+    from .startup import startup
+
+    with startup():  # the command's imports (torch, transformers, ...): no collector passes while they load
+        command = importlib.import_module(COMMANDS[argv[0]])
+    return command.cli_main(argv[1:])
 
 
 if __name__ == "__main__":

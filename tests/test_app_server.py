@@ -224,7 +224,7 @@ def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, mo
 
     app = Starlette(routes=[Route("/gradio_api/upload", echo, methods=["POST"]),
                             Route("/gradio_api/call/explain", echo, methods=["POST"])])
-    client = TestClient(common.RequestGuard(app, endpoints={"explain": (["text"], 1)}), raise_server_exceptions=False)
+    client = TestClient(common.RequestGuard(app, endpoints={"explain": ["text"]}), raise_server_exceptions=False)
     (tmp_path / "old.tsv").write_bytes(b"x" * 5000)
     monkeypatch.setattr(common, "UPLOAD_DIR", str(tmp_path))
     monkeypatch.setattr(common, "MAX_TEMP_BYTES", 1000)
@@ -257,8 +257,9 @@ def test_rest_calls_with_the_wrong_number_of_inputs_are_told_which(server):
         assert r.status_code == 422 and "send a JSON object" in r.text
     r = httpx.post(f"{server}gradio_api/call/dataset", json={"data": []})
     assert r.status_code == 422 and "/dataset takes 6 inputs" in r.text, r.text
-    r = httpx.post(f"{server}gradio_api/call/pooler_output", json={"data": []})  # its one input has a default
-    assert r.status_code == 200
+    r = httpx.post(f"{server}gradio_api/call/pooler_output", json={"data": []})  # REST fills no defaults
+    assert r.status_code == 422 and r.text.startswith("/pooler_output takes 1 input (pooling); got 0"), r.text
+    assert _call(server, "pooler_output", ["mean"])[1].startswith("event: complete")
 
 
 def test_busy_port_is_one_line(tmp_path):

@@ -113,6 +113,20 @@ def test_pooler_explainer_live_objects(tiny_loaded):
     assert set(ex.snippets) == set(ALL_POOLINGS) and json.dumps(pooler_json(ex))
 
 
+def test_class_source_is_inspects():
+    """The fast class source (no whole-module parse) equals inspect.getsource, decorated classes included."""
+    import inspect
+
+    from transformers import BertModel
+    from transformers.models.bert.modeling_bert import BertPooler
+    from transformers.models.electra.modeling_electra import ElectraClassificationHead
+
+    from electra_demo.lab.pooler_output import class_source
+
+    for cls in (BertPooler, ElectraClassificationHead, BertModel):  # BertModel: under a multi-line decorator
+        assert class_source(cls) == inspect.getsource(cls), cls
+
+
 def test_pooler_explainer_error_is_the_real_one(tiny_model):
     ids = torch.tensor([[2, 5, 3]])
     with pytest.raises(AttributeError) as real:

@@ -98,7 +98,7 @@ class RequestGuard:
 
     def __init__(self, app, endpoints=None, light=None):
         self.app = app
-        self.endpoints = endpoints  # {name: (input names, required count)} of the page (None: no checks)
+        self.endpoints = endpoints  # {name: input names} of the page's callable endpoints (None: no checks)
         self.light = light or {}  # the same for the light API, served at API_PATH
 
     async def __call__(self, scope, receive, send):
@@ -122,7 +122,7 @@ class RequestGuard:
                 body = await _read(receive, limit)
                 if body is None:
                     return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
-                problem = _wrong_inputs(body, name, *served[name])
+                problem = _wrong_inputs(body, name, served[name])
                 if problem:
                     return await _answer(send, 422, problem)
                 return await self.app(scope, _replay(body), send)
@@ -144,9 +144,9 @@ class RequestGuard:
         return await self.app(scope, receive, send)
 
 
-def _wrong_inputs(body: bytes, name: str, names: list[str], required: int) -> str | None:
-    """What is wrong with a REST call's `data` for endpoint /name taking `names` (the first `required` of them
-    required), or None (also for a body that is not JSON: Gradio answers that itself)."""
+def _wrong_inputs(body: bytes, name: str, names: list[str]) -> str | None:
+    """What is wrong with a REST call's `data` for endpoint /name taking the inputs `names`, or None (also for a body
+    that is not JSON: Gradio answers that itself)."""
     try:
         data = json.loads(body).get("data")
     except (ValueError, AttributeError):
@@ -154,10 +154,9 @@ def _wrong_inputs(body: bytes, name: str, names: list[str], required: int) -> st
     want = f'{{"data": [{", ".join(names)}]}}'
     if not isinstance(data, list):
         return f"/{name}: send a JSON object {want}"
-    if required <= len(data) <= len(names):
+    if len(data) == len(names):
         return None
-    count = f"{len(names)}" if required == len(names) else f"{required} to {len(names)}"
-    return f"/{name} takes {count} input{'s' * (len(names) != 1)} ({', '.join(names)}); got {len(data)}. Send {want}"
+    return f"/{name} takes {len(names)} input{'s' * (len(names) != 1)} ({', '.join(names)}); got {len(data)}. Send {want}"
 
 
 async def _answer(send, status: int, text: str):
@@ -207,21 +206,19 @@ def _filenames(content_type: bytes, body: bytes) -> list[str]:
     return names
 
 
-def endpoints_of(blocks: gr.Blocks) -> dict[str, tuple[list[str], int]]:
-    """{api_name: (input names, how many are required)} of every endpoint of `blocks` a client may call (not the
+def endpoints_of(blocks: gr.Blocks) -> dict[str, list[str]]:
+    """{api_name: input names} of every endpoint of `blocks` a client may call (not the
     private page events): the function's own parameter names when they match its inputs one to one, else the
-    components' labels."""
+    components' labels. A REST call must send every input (Gradio fills no defaults; gradio_client does)."""
     out = {}
     for fn in blocks.fns.values():
         if not fn.api_name or fn.api_visibility == "private":
             continue
-        params = [p for p in inspect.signature(fn.fn).parameters.values()
+        params = [p.name for p in inspect.signature(fn.fn).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] if fn.fn else []
-        if len(params) == len(fn.inputs):
-            out[fn.api_name] = ([p.name for p in params], sum(p.default is p.empty for p in params))
-        else:  # special parameters (gr.Progress, ...) beside the inputs
-            out[fn.api_name] = ([getattr(c, "label", None) or f"input {i + 1}" for i, c in enumerate(fn.inputs)],
-                                len(fn.inputs))
+        if len(params) != len(fn.inputs):  # special parameters (gr.Progress, ...) beside the inputs
+            params = [getattr(c, "label", None) or f"input {i + 1}" for i, c in enumerate(fn.inputs)]
+        out[fn.api_name] = params
     return out
 
 

@@ -43,25 +43,35 @@ def main(argv=None):
     if not port_is_free(args.host, args.port):  # checked before the slow imports and the model load
         raise InputError(f"port {args.port} on {args.host} is already in use (another server is running there?)",
                          cli=f"stop it, or pass another --port, e.g. --port {args.port + 1}")
+    from ..startup import startup
+
+    with startup():  # imports, model, page: ~900k long-lived objects, made without collector passes over them
+        demo, api = build(args)
+        from .common import launch_kwargs
+        from .page import CSS, HEAD
+
+        served = launch_kwargs(demo, api, CSS, HEAD)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **served)
+
+
+def build(args):
+    """(page, light JSON API) for the parsed flags: the model loaded once and shared by every request."""
     import torch
 
     from ..checkpoint import load_classifier  # imported here so --help is instant
-    from .common import CONCURRENCY
+    from .common import CONCURRENCY, light_api
+    from .models import Models, find_checkpoints, name_of
+    from .page import build_demo
 
     # CONCURRENCY model calls run at once; each gets its share of the cores (2 cores, 2 calls: one thread each),
     # so concurrent requests never oversubscribe the CPU; Gradio's event loop needs little besides.
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
     first, *more = args.checkpoint or [None]
-    classifier = load_classifier(first)  # loaded once, shared by every request
-    from .common import launch_kwargs, light_api
-    from .models import Models, find_checkpoints, name_of
-    from .page import CSS, HEAD, build_demo
-
+    classifier = load_classifier(first)
     offered = {**find_checkpoints(), **{name_of(s): s for s in more}}  # others load on first use (bounded cache)
     demo = build_demo(classifier, models=Models(classifier, offered))
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
-    api = light_api(demo.json_api)  # the same JSON endpoints without the page's per-session state, at /api
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs(demo, api, CSS, HEAD))
+    return demo, light_api(demo.json_api)  # the same JSON endpoints without the page's session state, at /api
 
 
 def cli_main(argv=None):
