@@ -343,3 +343,18 @@ def test_model_slots_are_shared_by_the_page_and_the_api(tiny_loaded):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: held(), range(16)))
     assert peak[0] == common.CONCURRENCY
+
+
+def test_gradio_monitoring_summary_is_not_recomputed_per_event(monkeypatch):
+    """The app sets Gradio's analytics knobs (unless the environment already does) before any Blocks is made."""
+    import gradio as gr
+
+    from electra_demo.app.main import gradio_defaults
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1")  # recorded, so the teardown restores it
+    monkeypatch.delenv("GRADIO_ANALYTICS_CACHE_FREQUENCY")
+    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "50")  # the user's own value wins
+    gradio_defaults()
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == 1000 and demo._queue.ANALYTICS_MAX_EVENTS == 50
