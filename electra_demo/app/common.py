@@ -207,9 +207,9 @@ def _filenames(content_type: bytes, body: bytes) -> list[str]:
 
 
 def endpoints_of(blocks: gr.Blocks) -> dict[str, list[str]]:
-    """{api_name: input names} of every endpoint of `blocks` a client may call (not the
-    private page events): the function's own parameter names when they match its inputs one to one, else the
-    components' labels. A REST call must send every input (Gradio fills no defaults; gradio_client does)."""
+    """{api_name: input names} of every endpoint of `blocks` a client may call (not the private page events): the
+    function's own parameter names when they match its inputs one to one, else the components' labels. A REST call
+    must send every input (Gradio fills no defaults; gradio_client does)."""
     out = {}
     for fn in blocks.fns.values():
         if not fn.api_name or fn.api_visibility == "private":
@@ -277,7 +277,7 @@ def launch_kwargs(demo: gr.Blocks, api: gr.Blocks | None = None, css: str = "", 
     if api is not None:
         share_model_slots(demo, api)
         sub = gr.mount_gradio_app(FastAPI(), api, "/", max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"],
-                                  show_error=True)
+                                  show_error=False)  # as on the page: UserErrors are shown, internals are not
 
         @contextlib.asynccontextmanager
         async def lifespan(_app):  # a mounted app's lifespan (its queue) does not start by itself
