@@ -54,6 +54,9 @@ CSS = """
   #model-row { flex-direction: column !important; }
   .table-wrap { overflow-x: auto !important; }
   .gradio-container { padding: 4px !important; }
+  /* markdown tables (the pooler_output and encoder facts): scroll sideways instead of one letter per line */
+  .prose table { display: block; overflow-x: auto; }
+  .prose table th, .prose table td { min-width: 7em; }
 }
 """
 # The browser side of the shareable URL and of plots in hidden tabs (plain functions on window, used by events' js).
