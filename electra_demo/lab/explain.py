@@ -113,7 +113,7 @@ def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
     tokenizer's truncation cuts them (its truncation_side) and the special tokens the tokenizer added are kept.
     """
     backend = _backend(tokenizer)
-    if backend is not None:  # the Rust call `tokenizer(...)` makes, without its per-call settings (~5x faster)
+    if backend is not None:  # the Rust call `tokenizer(...)` makes, without its per-call set-up (40 -> 27 us)
         enc = backend.encode(text)
         ids, special = enc.ids, enc.special_tokens_mask
     else:
