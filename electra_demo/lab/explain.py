@@ -8,7 +8,8 @@ views/explain.py turns an Explanation into figures, tables and the /explain JSON
 It costs about one bare forward (scripts/bench_fast_path.py): ONE tokenizer call gives the truncated ids and the
 untruncated count; the backbone runs without a mask (one unpadded sentence: nothing to mask); the fixed-weight
 poolings are one matrix multiply over their registry coefficients; every head runs as two batched multiplies over
-weights stacked once per model (`_Plan`, stacked again when a weight changes). The numbers are those of the
+weights stacked once per model (`_Plan`, stacked again when a weight changes); the embedding modules run once more
+only for the first sentence of each length, to measure their output shapes (no hooks). The numbers are those of the
 straightforward computation (model.encode, pooling.pool, each head) to float rounding: tests/test_fast_path.py.
 """
 import functools
