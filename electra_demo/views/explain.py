@@ -202,11 +202,12 @@ def to_json(expl: Explanation) -> dict:
     V = np.stack([expl.pooled[p] for p in names])  # (P, H)
     norms = np.linalg.norm(V, axis=1)  # (P,)
     trained = [p for p in names if expl.heads[p] is not None]
-    # two vectorised roundings for the whole payload: 4 digits (probabilities, logits), 3 digits (everything else)
-    probs4, logits4, *head_probs4 = rounded_many([expl.probs, expl.logits] + [expl.heads[p].probs for p in trained], 4)
-    head_probs4 = dict(zip(trained, head_probs4))
-    vectors, inter, sim, token_norms, cls_cosine = rounded_many(
-        [V, expl.head_intermediate, expl.similarity, expl.token_norms, expl.cls_cosine])
+    # one vectorised rounding for the whole payload: 4 digits (probabilities, logits), 3 digits (everything else)
+    four = [expl.probs, expl.logits] + [expl.heads[p].probs for p in trained]
+    three = [V, expl.head_intermediate, expl.similarity, expl.token_norms, expl.cls_cosine]
+    probs4, logits4, *rest = rounded_many(four + three, [4] * len(four) + [3] * len(three))
+    head_probs4 = dict(zip(trained, rest[: len(trained)]))
+    vectors, inter, sim, token_norms, cls_cosine = rest[len(trained):]
     poolings = {}
     for i, p in enumerate(names):
         hp, rec = expl.heads[p], pooling.get(p)
