@@ -110,8 +110,8 @@ class RequestGuard:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
-        m = re.fullmatch(rf"({re.escape(API_PATH)})?/gradio_api/(call|run)/([^/]+)(/.*)?", path)
+            return await _too_large(send, limit)
+        m = _CALL.fullmatch(path)  # (API_PATH or "", call|run, NAME, /EVENT or None)
         if m and (m.group(1) or self.endpoints is not None):
             name, served = m.group(3), self.light if m.group(1) else self.endpoints
             if name not in served:
@@ -121,7 +121,7 @@ class RequestGuard:
             if m.group(2) == "call" and not m.group(4) and scope.get("method") == "POST":
                 body = await _read(receive, limit)
                 if body is None:
-                    return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
+                    return await _too_large(send, limit)
                 problem = _wrong_inputs(body, name, served[name])
                 if problem:
                     return await _answer(send, 422, problem)
@@ -131,7 +131,7 @@ class RequestGuard:
                 return await _answer(send, 503, "the server's upload space is full; try again in a few minutes")
             body = await _read(receive, limit)
             if body is None:
-                return await _answer(send, 413, f"upload too large: the limit is {limit:,} bytes")
+                return await _too_large(send, limit, "upload")
             bad = [n for n in _filenames(headers.get(b"content-type", b""), body) if not n.lower().endswith(UPLOAD_TYPES)]
             if bad:
                 return await _answer(send, 415, f"{bad[0]!r}: only {', '.join(UPLOAD_TYPES)} files are accepted")
@@ -139,9 +139,16 @@ class RequestGuard:
         if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):  # chunked: read it here, bounded
             body = await _read(receive, limit)
             if body is None:
-                return await _answer(send, 413, f"request body too large: the limit is {limit:,} bytes")
+                return await _too_large(send, limit)
             return await self.app(scope, _replay(body), send)
         return await self.app(scope, receive, send)
+
+
+_CALL = re.compile(rf"({re.escape(API_PATH)})?/gradio_api/(call|run)/([^/]+)(/.*)?")
+
+
+def _too_large(send, limit: int, what: str = "request body"):
+    return _answer(send, 413, f"{what} too large: the limit is {limit:,} bytes")
 
 
 def _wrong_inputs(body: bytes, name: str, names: list[str]) -> str | None:
