@@ -255,3 +255,15 @@ def test_copy_link_shows_the_link_of_this_view(page):
     link.wait_for()
     expect(link).to_have_value(page.url)
     assert "sentence=" in link.input_value() and "tab=" in link.input_value()
+
+
+def test_page_links_the_json_api(page):
+    """The header points scripts to the light JSON API, which opens as its own small page."""
+    link = page.get_by_role("link", name="JSON API")
+    assert link.get_attribute("href") == "api/"
+    with page.context.expect_page() as opened:
+        link.click()
+    api = opened.value
+    api.get_by_text("ELECTRA explorer: JSON API").wait_for()
+    assert api.url.endswith("/api/")
+    api.close()

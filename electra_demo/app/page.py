@@ -109,7 +109,8 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
     files = [EXAMPLE_DATA] if dataset_files is None else dataset_files
     with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
-                    "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence.")
+                    "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence. "
+                    "Scripts: the [JSON API](api/).")
         with gr.Row(equal_height=True, elem_id="model-row"):
             card = gr.Markdown(views.model_card(classifier), elem_id="model-card")
             choice = gr.Dropdown(models.names, value=models.first_name, label="model (checkpoint folder)", scale=0,
