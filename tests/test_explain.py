@@ -11,6 +11,7 @@ from electra_demo.errors import InputError
 from electra_demo.lab.explain import MAX_CHARS, explain
 from electra_demo.pooling import NAIVE_POOLERS
 from electra_demo.views import explain as plots
+from electra_demo.views.common import round_array
 from electra_demo.views.explain import NO_HEAD, to_json
 from tests.conftest import tiny_classifier
 
@@ -142,6 +143,18 @@ def test_json_is_complete_and_small(tiny_loaded):
         assert len(info["vector"]) == e.hidden_states.shape[2] and info["shape"] == [1, e.hidden_states.shape[2]]
         np.testing.assert_allclose(info["vector"], e.pooled[p], rtol=6e-3, atol=1e-6)  # 3 significant digits
     assert len(json.dumps(j)) < 100_000
+
+
+def test_rounding_is_decimal_significant_digits():
+    """round_array (every float of the JSON and the figures) equals formatting each number with `digits` significant
+    digits, over 24 orders of magnitude; digits may differ per element; zero and non-finite values pass through."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(5000) * 10.0 ** rng.integers(-12, 12, 5000)
+    for d in (3, 4):
+        assert round_array(a, d).tolist() == [float(f"{x:.{d}g}") for x in a]
+    assert round_array([1.23456, 1.23456], np.array([3, 4])).tolist() == [1.23, 1.235]
+    assert round_array([0.0, 123456.0, -0.000123456, np.inf], 3).tolist() == [0.0, 123000.0, -0.000123, np.inf]
+    assert np.isnan(round_array([np.nan])[0])
 
 
 def test_figures_share_scale_and_escape_tokens(tiny_loaded):

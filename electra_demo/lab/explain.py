@@ -322,8 +322,8 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
             plan.rows[key] = rows
 
     hs, Pn = hs.numpy(), P.numpy()  # (L+1, T, H), (P, H): numpy from here (small arrays: less per-call overhead)
-    norms = np.linalg.norm(hs, axis=-1)  # (L+1, T) L2 norm of each token's vector at each layer
-    nc, pc = np.maximum(norms, 1e-12), np.maximum(np.linalg.norm(Pn, axis=-1), 1e-12)  # cosine denominators
+    norms = np.sqrt(np.square(hs).sum(-1))  # (L+1, T) L2 norm of each token's vector at each layer (np.linalg.norm's sum)
+    nc, pc = np.maximum(norms, 1e-12), np.maximum(np.sqrt(np.square(Pn).sum(-1)), 1e-12)  # cosine denominators
     return Explanation(
         text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
         label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=[ShapeRow(*r) for r in rows],
