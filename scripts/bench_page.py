@@ -11,7 +11,8 @@ server (plain HTTP, the REST API: POST /gradio_api/call/NAME then GET its event 
   round trip of the lightest endpoint (/code) vs a minimal Gradio app with one gr.api (str -> str), interleaved A/B
   RSS of the app process over --calls /explain calls (at call 200 and at the end), then over --calls calls of the
       page's own /explain through gradio_client (one session, the page's queue)
-  throughput of /explain with 1 client vs 8 concurrent clients (same number of calls each way)
+  throughput of /explain with 1 client vs 8 concurrent clients (same number of calls each way, --rounds interleaved
+      rounds), with the server's and the client's CPU time per call
   what a session costs: RSS growth over 200 fresh sessions (each REST call without a session is a new session)
 
 Prints medians with the spread (min-max); no assertions. Say whether the machine was busy: `uptime` is printed.
@@ -86,12 +87,48 @@ def page_timings(url: str, reps: int):
     return loads, clicks
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(url: str, pid: int, rounds: int, n: int = 160):
+    """/explain with 1 client vs 8 concurrent clients (threads of this process, one HTTP connection each), `rounds`
+    interleaved rounds of `n` calls each way; with the server's and this client's CPU time per call."""
+    texts = [f"sentence number {i} was good" for i in range(n)]
+
+    def run(k: int):
+        clients = [httpx.Client(timeout=120) for _ in range(k)]
+        c0, m0, t = cpu_s(pid), time.process_time(), time.perf_counter()
+        with ThreadPoolExecutor(k) as pool:
+            list(pool.map(lambda i: call(clients[i % k], url, "explain", [texts[i]]), range(n)))
+        wall = time.perf_counter() - t
+        for c in clients:
+            c.close()
+        return n / wall, (cpu_s(pid) - c0) / n, (time.process_time() - m0) / n
+
+    runs = {1: [], 8: []}
+    for r in range(rounds):
+        for k in (1, 8) if r % 2 == 0 else (8, 1):
+            runs[k].append(run(k))
+    ratios = [b[0] / a[0] for a, b in zip(runs[1], runs[8])]
+    for k, rs in runs.items():
+        print(f"/explain, {k} client{'s' * (k > 1)}: {statistics.median(r[0] for r in rs):.1f} calls/s "
+              f"(min {min(r[0] for r in rs):.1f}, max {max(r[0] for r in rs):.1f}); CPU per call: server "
+              f"{statistics.median(r[1] for r in rs) * 1000:.1f} ms, client {statistics.median(r[2] for r in rs) * 1000:.1f} ms")
+    print(f"8 clients vs 1: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f}, "
+          f"{rounds} interleaved rounds of {n} calls; no errors: a failed call raises)")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=None, help="default: the shipped checkpoints/electra-sst2")
     p.add_argument("--reps", type=int, default=5, help="page repetitions (default 5)")
     p.add_argument("--calls", type=int, default=2000, help="/explain calls for the RSS curve (default 2000)")
     p.add_argument("--round-trips", type=int, default=200, help="A/B round trips of the lightest endpoint (default 200)")
+    p.add_argument("--rounds", type=int, default=10, help="interleaved rounds of 1 vs 8 clients (default 10)")
     args = p.parse_args(argv)
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     work = tempfile.mkdtemp(prefix="bench-page-")
@@ -151,21 +188,7 @@ def main(argv=None):
               + ", ".join(f"call {k}: {v:.0f} MB" for k, v in rss.items())
               + f"; growth from call 200 to {args.calls}: {rss[args.calls] - rss[200]:+.1f} MB")
 
-        n = 160
-        texts = [f"sentence number {i} was good" for i in range(n)]
-        with httpx.Client(timeout=120) as c:
-            t = time.perf_counter()
-            for s in texts:
-                call(c, url, "explain", [s])
-            one = n / (time.perf_counter() - t)
-        clients = [httpx.Client(timeout=120) for _ in range(8)]
-        t = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: call(clients[i % 8], url, "explain", [texts[i]]), range(n)))
-        eight = n / (time.perf_counter() - t)
-        for c in clients:
-            c.close()
-        print(f"/explain throughput: 1 client {one:.1f}/s, 8 clients {eight:.1f}/s ({eight / one:.2f}x)")
+        throughput(url, proc.pid, args.rounds)
     finally:
         stop_app(mproc)
         stop_app(proc)

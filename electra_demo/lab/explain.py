@@ -216,11 +216,11 @@ def pool_all(plan: _Plan, h, mask):
     return torch.cat(parts)[plan.index]  # (P, H)
 
 
-def run_heads(plan: _Plan, P) -> tuple[torch.Tensor, torch.Tensor]:
+def run_heads(plan: _Plan, P, weights=None) -> tuple[torch.Tensor, torch.Tensor]:
     """((P_heads, C) logits, (P_heads, H) GELU(dense(vec))) of every trained head, in plan.heads (model.poolings)
     order, from P (P, H) in plan.names order: ElectraClassificationHead in eval mode (dropout is identity) for all
-    heads at once, two batched multiplies."""
-    w1t, b1, w2t, b2 = plan.stacked()
+    heads at once, two batched multiplies. `weights`: plan.stacked(), when the caller already has it."""
+    w1t, b1, w2t, b2 = weights or plan.stacked()
     x = P[plan.head_index][:, None]  # (P_heads, 1, H)
     inter = plan.activation(torch.baddbmm(b1, x, w1t))  # (P_heads, 1, H)
     return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
@@ -291,6 +291,11 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     input_ids = torch.tensor([ids])  # (1, T)
     mask = torch.ones_like(input_ids)  # (1, T)
     backbone = model.electra
+    # what does not depend on the forward pass is done before it, while the caches still hold Python's and torch's
+    # working set (right after a forward pass every small operation costs several times more)
+    plan = _plan(model)
+    weights = plan.stacked()
+    tokens = tok.convert_ids_to_tokens(ids)
     # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
     # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
     out = backbone(input_ids=input_ids, output_hidden_states=True)
@@ -298,9 +303,8 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     h = out.last_hidden_state  # (1, T, H)
     T = hs.shape[1]
 
-    plan = _plan(model)
     P = pool_all(plan, h[0], mask)  # (P, H): every available pooling, then the naive baselines
-    head_logits, inters = run_heads(plan, P)  # (P_heads, C), (P_heads, H) in plan.heads order
+    head_logits, inters = run_heads(plan, P, weights)  # (P_heads, C), (P_heads, H) in plan.heads order
     main, labels, names, k_main = plan.main, plan.labels, plan.names, plan.k_main
     inter = inters[k_main][None]  # (1, H) GELU(dense(pooled[main])) in the main head
     logits = head_logits[k_main][None]  # (1, C)
@@ -325,7 +329,7 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     norms = np.sqrt(np.square(hs).sum(-1))  # (L+1, T) L2 norm of each token's vector at each layer (np.linalg.norm's sum)
     nc, pc = np.maximum(norms, 1e-12), np.maximum(np.sqrt(np.square(Pn).sum(-1)), 1e-12)  # cosine denominators
     return Explanation(
-        text=text, tokens=tok.convert_ids_to_tokens(ids), input_ids=list(ids), labels=list(labels), main_pooling=main,
+        text=text, tokens=tokens, input_ids=list(ids), labels=list(labels), main_pooling=main,
         label=labels[best[k_main]], probs=probs[0].numpy(), logits=logits[0].float().numpy(), shapes=[ShapeRow(*r) for r in rows],
         hidden_states=hs, pooled={p: Pn[i] for i, p in enumerate(names)}, heads=heads,
         head_intermediate=inter[0].float().numpy(), token_norms=norms,
