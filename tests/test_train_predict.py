@@ -1,4 +1,5 @@
 """Real Lightning runs on tiny data: fast_dev_run, a short fit with export, 2-process DDP, and predict."""
+import contextlib
 import json
 import os
 import subprocess
@@ -151,6 +152,54 @@ def test_ddp_two_processes(tiny_data, tmp_path):
     log = res.stdout + res.stderr
     assert "distributed_backend=gloo" in log and "All distributed processes registered" in log
     assert load_classifier(str(out)).model.poolings == ["cls", "attention"]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_continues_the_interrupted_batch_order(tiny_data, tmp_path):
+    """Stopped mid-epoch (a checkpoint at a batch's end, as --save-every writes) or interrupted inside a training step
+    (Ctrl+C: the Interruption callback's checkpoint), then resumed: the same batches in the same order as one
+    uninterrupted run (the interrupted step again). Lightning alone would restart the first epoch's order."""
+    import pytorch_lightning as pl
+
+    from electra_demo.data import read_labelled
+    from electra_demo.model import build_classifier, preset_config
+    from electra_demo.tokenizer import train_wordpiece
+    from electra_demo.training.callbacks import Interruption
+    from electra_demo.training.datamodule import TextDataModule
+    from electra_demo.training.system import ClassifierSystem
+
+    texts, labels, names = read_labelled(str(tiny_data / "train.tsv"))
+    tok = train_wordpiece(texts, 200, min_frequency=1)
+    ckpt = str(tmp_path / "last.ckpt")
+
+    def fit(stop_after=None, interrupt_at=None, resume=False) -> list:
+        seen = []
+
+        class Record(pl.Callback):
+            def on_train_batch_start(self, trainer, module, batch, batch_idx):
+                if (trainer.current_epoch, batch_idx) == interrupt_at:
+                    raise KeyboardInterrupt  # before the step: this batch is not trained
+                seen.append((trainer.current_epoch, batch_idx, batch["input_ids"][:, 1].tolist()))
+
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                if (trainer.current_epoch, batch_idx) == stop_after:
+                    trainer.save_checkpoint(ckpt)
+                    trainer.should_stop = True
+
+        model = build_classifier(preset_config("tiny", len(tok), 128, pad_token_id=tok.pad_token_id), ["cls"], names)
+        dm = TextDataModule(tok, (texts, labels), (texts[:16], labels[:16]), batch_size=16, max_length=64, seed=0)
+        trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                             use_distributed_sampler=False, callbacks=[Record(), Interruption(ckpt)])
+        with contextlib.suppress(SystemExit):  # Lightning ends a KeyboardInterrupt with sys.exit(1)
+            trainer.fit(ClassifierSystem(model), datamodule=dm, ckpt_path=ckpt if resume else None, weights_only=True)
+        return seen
+
+    whole = fit()
+    n = len(whole) // 2  # batches per epoch
+    assert fit(stop_after=(1, 4)) + fit(resume=True) == whole  # mid-epoch
+    before = fit(interrupt_at=(0, n - 1))  # the last batch of the first epoch
+    assert len(before) == n - 1 and before + fit(resume=True) == whole
 
 
 @pytest.mark.slow

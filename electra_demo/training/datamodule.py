@@ -1,4 +1,9 @@
-"""Length-bucketed batching and the LightningDataModule for labelled TSV/CSV files."""
+"""Length-bucketed batching and the LightningDataModule for labelled TSV/CSV files.
+
+A resumed run continues the interrupted one batch for batch: every Lightning checkpoint records the epoch and how
+many of its batches were trained (TextDataModule.state_dict), and the resumed run's batch sampler starts that epoch's
+order after them. (Lightning restarts a plain DataLoader from its first batch, and creates the resumed run's iterator
+before it sets the epoch: the first epoch's order again.)"""
 import random
 
 import pytorch_lightning as pl
@@ -25,6 +30,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         self.lengths, self.batch_size, self.shuffle, self.seed = lengths, batch_size, shuffle, seed
         self.rank, self.world_size, self.bucket_batches = rank, world_size, bucket_batches
         self.sampler = EpochSeed()
+        self.skip = 0  # batches at the start of the next iteration already trained (a resumed run); then 0 again
 
     @property
     def epoch(self) -> int:
@@ -48,8 +54,14 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         n = len(batches) // self.world_size * self.world_size if self.world_size > 1 else len(batches)
         return batches[:n][self.rank :: self.world_size]
 
+    def resume(self, epoch: int, trained: int):
+        """Continue epoch `epoch` after its first `trained` batches, as the uninterrupted run would."""
+        self.set_epoch(epoch)
+        self.skip = trained
+
     def __iter__(self):
-        return iter(self._batches())
+        batches, self.skip = self._batches()[self.skip:], 0
+        return iter(batches)
 
     def __len__(self):
         return len(self._batches())
@@ -74,6 +86,27 @@ class TextDataModule(pl.LightningDataModule):
         super().__init__()
         self.tokenizer, self.batch_size, self.max_length, self.seed = tokenizer, batch_size, max_length, seed
         self.train_data, self.val_data = train, val
+        self.resume_from = None  # {"epoch", "batches"} from a checkpoint being resumed
+        self.train_sampler = None
+
+    def state_dict(self) -> dict:
+        """Saved in every Lightning checkpoint: the epoch under way and how many of its batches were trained."""
+        if self.trainer is None:
+            return {}
+        epoch, trained = self.trainer.current_epoch, self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if trained >= self.trainer.num_training_batches:  # the epoch is over: the next one, from its start
+            epoch, trained = epoch + 1, 0
+        return {"epoch": epoch, "batches": trained}
+
+    def load_state_dict(self, state: dict):
+        self.resume_from = state or None
+        if self.train_sampler is not None:  # the loader exists already (strategies that restore after their setup)
+            self._resume(self.train_sampler)
+
+    def _resume(self, sampler: BucketBatchSampler):
+        if self.resume_from:  # once: the interrupted epoch, after the batches already trained
+            sampler.resume(self.resume_from["epoch"], self.resume_from["batches"])
+            self.resume_from = None
 
     def _dataset(self, data):
         texts, labels = data
@@ -88,7 +121,10 @@ class TextDataModule(pl.LightningDataModule):
         return DataLoader(ds, batch_sampler=sampler, collate_fn=make_collate(self.tokenizer.pad_token_id))
 
     def train_dataloader(self):
-        return self._loader(self.train_ds, True)
+        loader = self._loader(self.train_ds, True)
+        self.train_sampler = loader.batch_sampler
+        self._resume(self.train_sampler)
+        return loader
 
     def val_dataloader(self):
         return self._loader(self.val_ds, False)

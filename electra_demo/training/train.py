@@ -16,6 +16,7 @@ import shlex
 import sys
 import tempfile
 import time
+import warnings
 
 import pytorch_lightning as pl
 import torch
@@ -389,7 +390,9 @@ def main(argv=None):
     )
     t0 = time.time()
     try:
-        trainer.fit(system, datamodule=dm, ckpt_path=last_path if args.resume else None, weights_only=True)
+        with warnings.catch_warnings():  # TextDataModule resumes its batch order itself (its state is in the checkpoint)
+            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+            trainer.fit(system, datamodule=dm, ckpt_path=last_path if args.resume else None, weights_only=True)
     except SystemExit:  # Lightning ends a SIGINT with sys.exit(1) and a SIGTERM with SIGTERMException
         if interruption.signal is None:
             raise
