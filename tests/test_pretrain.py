@@ -66,6 +66,9 @@ def test_pretrain_run_resume_and_finetune(tmp_path):
     assert info["steps"] == 100 and info["tokens_seen"] == 100 * 8 * 32
     assert info["final_metrics"]["gen_loss"] < np.log(300) - 1  # well below a uniform guess: it learns
     assert os.path.exists(tmp_path / "runs" / "pretrain" / "last.ckpt")
+    per_epoch = np.load(tmp_path / "cache" / "packed_32.npy").shape[0] // 8  # batches of 8, the short one dropped
+    state = torch.load(tmp_path / "runs" / "pretrain" / "last.ckpt", weights_only=True)["PackedBatches"]
+    assert state == {"epoch": 100 // per_epoch, "batches": 100 % per_epoch}  # where --resume continues the batch order
     info2 = pretrain.main(common + ["--max-steps", "110", "--lr", "3e-3", "--resume", "--overwrite"])
     assert info2["steps"] == 110  # continued from step 100
     assert json.load(open(tmp_path / "pre" / "pretrain_meta.json"))["steps"] == 110

@@ -141,6 +141,23 @@ def test_bucket_sampler_shards_and_covers():
         assert max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 8
 
 
+def test_bucket_sampler_length_and_resume_point():
+    """len() is the number of batches an epoch yields (counted, not made); drop_last drops only the one short batch;
+    resume(epoch, k) yields that epoch's batches after the first k, once, then whole epochs again."""
+    for n, bs, bucket in ((103, 8, 50), (96, 8, 2), (7, 8, 50), (1000, 16, 3)):
+        for drop_last in (False, True):
+            for world in (1, 2, 3):
+                s = BucketBatchSampler([i % 17 for i in range(n)], bs, True, 3, 0, world, bucket, drop_last)
+                assert len(s) == len(list(s)), (n, bs, bucket, drop_last, world)
+                assert not drop_last or all(len(b) == bs for b in s)
+    s = BucketBatchSampler([i % 17 for i in range(103)], 8, seed=3)
+    s.set_epoch(2)
+    epoch2 = list(s)
+    s.set_epoch(0)
+    s.resume(2, 5)
+    assert list(s) == epoch2[5:] and list(s) == epoch2 and s.epoch == 2
+
+
 @pytest.mark.slow
 def test_ddp_two_processes(tiny_data, tmp_path):
     out = tmp_path / "ddp"

@@ -26,6 +26,7 @@ from ..data import read_rows
 from ..errors import CheckpointError, DataError, InputError, run_cli
 from ..model import PRESETS, preset_config
 from ..tokenizer import train_wordpiece
+from .datamodule import BucketBatchSampler, ResumableBatches, resuming
 from .rtd import ElectraPretrainer
 from .train import parse_max_time
 
@@ -93,6 +94,20 @@ class PackedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return torch.from_numpy(self.arr[i].astype(np.int64))
+
+
+class PackedBatches(ResumableBatches):
+    """The packed sequences in random batches of batch_size (the last short one dropped: fixed shapes), a new order
+    every epoch (seeded), sharded across DDP ranks; a resumed run continues the interrupted order."""
+
+    def __init__(self, arr, batch_size: int, seed: int, num_workers: int = 0):
+        super().__init__()
+        self.arr, self.batch_size, self.seed, self.num_workers = arr, batch_size, seed, num_workers
+
+    def train_loader(self):
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        sampler = BucketBatchSampler([1] * len(self.arr), self.batch_size, True, self.seed, rank, world, drop_last=True)
+        return torch.utils.data.DataLoader(PackedDataset(self.arr), batch_sampler=sampler, num_workers=self.num_workers)
 
 
 class PretrainSystem(pl.LightningModule):
@@ -206,14 +221,15 @@ def main(argv=None):
     if args.compile:
         system.model.generator.electra = torch.compile(system.model.generator.electra, dynamic=False)
         system.model.discriminator = torch.compile(system.model.discriminator, dynamic=False)
-    loader = torch.utils.data.DataLoader(PackedDataset(arr), batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.num_workers)
+    data = PackedBatches(arr, args.batch_size, args.seed, args.num_workers)
     ckpt_dir = os.path.dirname(last)
     trainer = pl.Trainer(accelerator=args.accelerator, devices=int(args.devices) if str(args.devices).isdigit() else args.devices,
                          precision=args.precision, max_steps=max_steps, max_time=args.max_time, max_epochs=-1,
+                         use_distributed_sampler=False,  # PackedBatches shards across ranks itself
                          logger=pl.loggers.CSVLogger(args.log_dir, name="pretrain"), log_every_n_steps=25,
                          callbacks=[ModelCheckpoint(dirpath=ckpt_dir, save_last=True, every_n_train_steps=args.save_every, save_top_k=0)])
-    trainer.fit(system, loader, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
+    with resuming():
+        trainer.fit(system, datamodule=data, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
     if not trainer.is_global_zero:
         return None
     disc = getattr(system.model.discriminator, "_orig_mod", system.model.discriminator).to(getattr(torch, args.save_dtype))

@@ -16,7 +16,6 @@ import shlex
 import sys
 import tempfile
 import time
-import warnings
 
 import pytorch_lightning as pl
 import torch
@@ -31,7 +30,7 @@ from ..model import PRESETS, build_classifier, preset_config
 from ..pooling import parse_poolings
 from ..tokenizer import train_wordpiece
 from .callbacks import EpochPatience, Interruption, PlainProgress, ema_avg_fn, stop_reason
-from .datamodule import TextDataModule
+from .datamodule import TextDataModule, resuming
 from .predict import evaluate
 from .system import ClassifierSystem
 
@@ -390,8 +389,7 @@ def main(argv=None):
     )
     t0 = time.time()
     try:
-        with warnings.catch_warnings():  # TextDataModule resumes its batch order itself (its state is in the checkpoint)
-            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+        with resuming():
             trainer.fit(system, datamodule=dm, ckpt_path=last_path if args.resume else None, weights_only=True)
     except SystemExit:  # Lightning ends a SIGINT with sys.exit(1) and a SIGTERM with SIGTERMException
         if interruption.signal is None:
