@@ -62,7 +62,8 @@ def pack(tokenizer, texts, seq_len: int) -> np.ndarray:
     batch = []
 
     def flush():
-        for ids in tokenizer(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]:
+        # whole paragraphs, cut into rows below: no "longer than the maximum sequence length" warning (verbose=False)
+        for ids in tokenizer(batch, add_special_tokens=False, split_special_tokens=True, verbose=False)["input_ids"]:
             stream.extend(ids)
         while len(stream) >= body:
             rows.append([tokenizer.cls_token_id] + stream[:body] + [tokenizer.sep_token_id])
