@@ -95,7 +95,7 @@ class Interruption(pl.Callback):
         elif isinstance(exception, SIGTERMException):
             self.signal = "SIGTERM"
         if self.signal and not trainer.fast_dev_run and trainer.global_step > 0:
-            trainer.save_checkpoint(self.last_path, weights_only=False)  # the full training state (optimizer too), for --resume
+            trainer.save_checkpoint(self.last_path)  # the full training state (optimizer too), for --resume
 
 
 def stop_reason(trainer, early: EpochPatience, args) -> str:
