@@ -20,7 +20,8 @@ def main(argv=None):
 
     with startup():  # the command's imports (torch, transformers, ...): no collector passes while they load
         command = importlib.import_module(COMMANDS[argv[0]])
-    return command.cli_main(argv[1:])
+    command.cli_main(argv[1:])
+    return 0  # the console script passes this to sys.exit: a command's result (a dict) would exit 1 and print it
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 Our folder is what `ElectraPoolingClassifier.save_pretrained` and the tokenizer's `save_pretrained` write:
   config.json            ElectraConfig + poolings, main_pooling, max_input_length, training_info, labels
-  model.safetensors      electra.*, classifier.* (the `cls` head), heads.<pooling>.*, poolers.<pooling>.*
+  model.safetensors      electra.*, classifier.* (the `cls` head): exactly what ElectraForSequenceClassification reads
+  heads.safetensors      heads.<pooling>.*, poolers.<pooling>.*: our other heads, in a file of their own so that
+                         plain transformers loads the folder quietly (no report of unexpected weights)
   tokenizer.json, tokenizer_config.json
   manifest.json          sha256 of every other file, written last: a folder whose pieces do not belong
                          together (an interrupted copy, a half-replaced export) is refused on load.
 Plain transformers loads the same folder as ElectraForSequenceClassification (the `cls` head).
+Some weights may be stored in half precision (`save_checkpoint(..., half=("word_embeddings",))`, the shipped model's
+largest matrix); they are always loaded as float32.
 Nothing is unpickled beyond tensors (`weights_only=True`), nothing runs remote code.
 """
 import contextlib
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassification
 from transformers.utils import logging as hf_logging
 
@@ -33,6 +38,8 @@ hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" 
 
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints", "electra-sst2")
 MANIFEST = "manifest.json"
+WEIGHTS, HEADS = "model.safetensors", "heads.safetensors"
+TRANSFORMERS_PREFIXES = ("electra.", "classifier.")  # the names ElectraForSequenceClassification has
 # A config asking for more than this is refused before anything is allocated (the shipped model: 4 x 256, 16k).
 LIMITS = {"num_hidden_layers": 48, "hidden_size": 4096, "intermediate_size": 16384, "vocab_size": 500_000,
           "embedding_size": 4096, "num_attention_heads": 64, "max_position_embeddings": 8192, "num_labels": 1000}
@@ -151,11 +158,19 @@ def write_manifest(folder: str):
         os.fsync(f.fileno())
 
 
-def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, overwrite: bool = False) -> str:
-    """Export model + tokenizer + manifest to `folder`, atomically (see new_folder)."""
+def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, overwrite: bool = False,
+                    half: tuple[str, ...] = ()) -> str:
+    """Export model + tokenizer + manifest to `folder`, atomically (see new_folder). Weights whose name contains one of
+    `half` (e.g. "word_embeddings") are stored in float16, the rest in float32; loading gives float32 everywhere."""
+    state = {k: v.detach().to(torch.float16 if any(h in k for h in half) else torch.float32) if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    ours = {k: v.contiguous() for k, v in state.items() if not k.startswith(TRANSFORMERS_PREFIXES)}
     try:
         with new_folder(folder, overwrite) as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
+            model.save_pretrained(tmp, safe_serialization=True,
+                                  state_dict={k: v for k, v in state.items() if k.startswith(TRANSFORMERS_PREFIXES)})
+            if ours:
+                save_file(ours, os.path.join(tmp, HEADS), metadata={"format": "pt"})
             tokenizer.save_pretrained(tmp)
             write_manifest(tmp)
     except OSError as e:  # a full disk, a read-only folder: nothing was replaced
@@ -235,14 +250,23 @@ def _tokenizer(source: str):
 
 def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
     verify_folder(folder)
-    try:
-        model, info = ElectraPoolingClassifier.from_pretrained(
-            folder, config=config, use_safetensors=True, dtype=torch.float32, output_loading_info=True, trust_remote_code=False)
-    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
-        raise CheckpointError(f"{folder}: model.safetensors does not load ({str(e).splitlines()[0][:200]})") from e
-    bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
-    if bad:
-        raise CheckpointError(f"{folder}: weights do not match its config ({bad})")
+    state = {}
+    for name in (WEIGHTS, HEADS):  # heads.safetensors is absent when the only head is `cls`
+        path = os.path.join(folder, name)
+        if name == WEIGHTS or os.path.exists(path):
+            try:
+                state.update(load_file(path))
+            except (OSError, SafetensorError) as e:
+                raise CheckpointError(f"{folder}: {name} does not load ({str(e).splitlines()[0][:200]})") from e
+    model = ElectraPoolingClassifier(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or shapes:
+        what = {"missing": missing[:3], "unexpected": unexpected[:3], "wrong shape": shapes[:3]}
+        raise CheckpointError(f"{folder}: weights do not match its config ({ {k: v for k, v in what.items() if v} })")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     check_weights(model, folder)
     return LoadedModel(model.eval(), _tokenizer(folder), folder)
 
@@ -310,6 +334,14 @@ def _load_ckpt(path: str) -> LoadedModel:
     return LoadedModel(model.eval(), tok, path)
 
 
+def looks_like_hub_id(source: str) -> bool:
+    """owner/name that is not a local path: no leading . or /, and no folder here named like its owner part (a mistyped
+    checkpoints/my-model fails at once instead of spending half a minute in hub retries)."""
+    owner = source.split("/")[0]
+    return (not os.path.exists(source) and source.count("/") == 1 and not source.startswith((".", "/", "~"))
+            and not os.path.isdir(owner) and all(source.split("/")))
+
+
 def load_classifier(source: str | None = None) -> LoadedModel:
     """Our folder, a HF ELECTRA classifier folder or hub id, or a Lightning .ckpt. Default: the shipped model."""
     source = source or DEFAULT_CHECKPOINT
@@ -317,8 +349,7 @@ def load_classifier(source: str | None = None) -> LoadedModel:
         raise CheckpointError(f"{source!r} is a URL; download it yourself and pass a local path or a hub id")
     if os.path.isfile(source):
         return _load_ckpt(source)
-    is_hub_id = not os.path.exists(source) and source.count("/") == 1 and not source.startswith((".", "/"))
-    if not os.path.isdir(source) and not is_hub_id:
+    if not os.path.isdir(source) and not looks_like_hub_id(source):
         raise CheckpointError(f"checkpoint {source!r} not found",
                               cli="pass a checkpoint folder, a .ckpt file or a hub id like owner/name")
     if os.path.isdir(source) and not os.path.exists(os.path.join(source, "config.json")):

@@ -2,10 +2,10 @@
 
 `ElectraPoolingClassifier` is a transformers `PreTrainedModel`, so `save_pretrained`, `from_pretrained` and
 `push_to_hub` carry everything in one folder: config.json (an ElectraConfig plus `poolings`,
-`main_pooling`, `max_input_length` and `training_info`) and model.safetensors. The weights keep
-ElectraForSequenceClassification's names for the backbone (`electra.*`) and the `cls` head
-(`classifier.*`), so plain transformers loads the same folder as ElectraForSequenceClassification and
-gets exactly our `cls` head (it reports the other heads' weights, `heads.*` and `poolers.*`, as unused).
+`main_pooling`, `max_input_length` and `training_info`) and the weights (checkpoint.py writes them). The weights
+keep ElectraForSequenceClassification's names for the backbone (`electra.*`) and the `cls` head (`classifier.*`),
+so plain transformers loads the same folder as ElectraForSequenceClassification and gets exactly our `cls` head;
+the other heads (`heads.*`, `poolers.*`) live in a file of their own that transformers does not read.
 
 Every head is transformers' own `ElectraClassificationHead` (dropout, dense, GELU, dropout, out_proj).
 It slices `[:, 0, :]` itself, so `head(vec[:, None, :])` applies it to any pooled vector.

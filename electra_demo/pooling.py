@@ -166,7 +166,8 @@ MASKED_MAX = "h.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(h.dtype).min
 REGISTRY: dict[str, Pooling] = {p.name: p for p in [
     Pooling("cls", "parameter-free", "hidden state of the first token, [CLS]; the input of "
             "ElectraForSequenceClassification's head",
-            "vec = h[:, 0]  # (B, H); right padding. Any padding: h[torch.arange(len(h)), mask.argmax(1)]",
+            "first = mask.argmax(1)  # (B,) the first real token, [CLS]: 0 under right padding, after the pads under left\n"
+            "vec = h[torch.arange(len(h)), first]  # (B, H)",
             fn=cls_pool, coefficients=_one_hot(first_token_index)),
     Pooling("mean", "parameter-free", "average of the real tokens' hidden states",
             "m = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)\nvec = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (B, H)",
@@ -189,7 +190,8 @@ REGISTRY: dict[str, Pooling] = {p.name: p for p in [
             init_code="self.score = nn.Linear(H, 1)", module=AttentionPooling,
             coefficients=lambda h, m, module: module.weights(h, m)),
     Pooling("bert_pooler", "learned", "dense + tanh on [CLS]: BERT's pooler_output, which ElectraModel lacks",
-            "vec = torch.tanh(self.dense(h[:, 0]))  # (B, H)", init_code="self.dense = nn.Linear(H, H)",
+            "first = mask.argmax(1)  # (B,) the first real token, [CLS], under any padding\n"
+            "vec = torch.tanh(self.dense(h[torch.arange(len(h)), first]))  # (B, H)", init_code="self.dense = nn.Linear(H, H)",
             module=BertPooler, coefficients=_one_hot(first_token_index)),
     Pooling("proj_max", "learned", "linear projection + GELU, then masked max over tokens",
             "p = F.gelu(self.proj(h))  # (B, T, H)\n"

@@ -232,17 +232,17 @@ def test_model_menu_switches_every_view(page, app_url):
 
     assert "Model: tiny" in page.locator("#model-card").inner_text()
     page.locator("#model-choice input").click()
-    page.get_by_role("option", name="electra-sst2", exact=True).click()
-    page.locator("#model-card").get_by_text("Model: electra-sst2").wait_for()
-    page.wait_for_function("() => new URL(location.href).searchParams.get('model') === 'electra-sst2'")
+    page.get_by_role("option", name="electra-sst2-scratch", exact=True).click()
+    page.locator("#model-card").get_by_text("Model: electra-sst2-scratch").wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('model') === 'electra-sst2-scratch'")
     assert re.search(r"dev accuracy \d+\.\d%", page.locator("#model-card").inner_text())  # from its card
     _tab(page, "Hidden states")
     page.locator("#hidden-heatmap").get_by_text("of 4 (hidden_states").wait_for()  # 4 layers, not the tiny 2
     _tab(page, "Where is my pooler_output?")  # the tab that describes the model follows it too: its backbone's row
-    page.get_by_text("(1, 4, 256)").first.wait_for()  # "good film" through electra-sst2's H = 256
-    page.goto(app_url + "?model=electra-sst2&sentence=a+fine+film")  # the link carries the model too
+    page.get_by_text("(1, 4, 256)").first.wait_for()  # "good film" through electra-sst2-scratch's H = 256
+    page.goto(app_url + "?model=electra-sst2-scratch&sentence=a+fine+film")  # the link carries the model too
     _wait_shown(page, "a fine film")
-    page.locator("#model-card").get_by_text("Model: electra-sst2").wait_for()
+    page.locator("#model-card").get_by_text("Model: electra-sst2-scratch").wait_for()
     page.goto(app_url)
     _ready(page)
 

@@ -241,3 +241,16 @@ def test_resume_finishes_a_run_killed_with_sigkill(tiny_data, tmp_path):
     info = load_classifier(str(out)).info
     assert info["resumed_from"] == last and info["global_step"] == 6 * 15 > killed_at > 0
     assert info["stopped"] == "--max-epochs 6 completed" and metrics["n"] == 60
+
+
+@pytest.mark.slow
+def test_console_script_exits_0_on_success_and_2_on_a_user_error(tiny_checkpoint, tiny_data):
+    """What the installed `electra-demo` does: sys.exit(main()). A command's result must not become the exit status."""
+    script = "import sys; from electra_demo.__main__ import main; sys.exit(main())"
+    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE="1")
+    ok = subprocess.run([sys.executable, "-c", script, "predict", "--checkpoint", tiny_checkpoint, "--input",
+                         str(tiny_data / "dev.tsv")], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert ok.returncode == 0 and "{" not in ok.stderr, ok.stderr[-500:]
+    bad = subprocess.run([sys.executable, "-c", script, "predict", "--checkpoint", tiny_checkpoint, "--input", "nope.tsv"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1

@@ -84,3 +84,16 @@ def test_bom_header_and_superscript_label_get_the_right_sentence(tmp_path):
     with pytest.raises(DataError, match=r"line 2: label '²' is not in the label set \(negative, positive") as e:
         read_labelled(str(tmp_path / "sup.tsv"), label_names=["negative", "positive"])
     assert "int()" not in str(e.value)
+
+
+def test_a_mistyped_local_checkpoint_fails_at_once_without_the_hub(tmp_path, monkeypatch):
+    """checkpoints/my-trec where checkpoints/ exists is a local path, not a hub id: no network retries."""
+    from electra_demo.checkpoint import load_classifier, looks_like_hub_id
+    from electra_demo.errors import CheckpointError
+
+    (tmp_path / "checkpoints").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert not looks_like_hub_id("checkpoints/my-trec") and looks_like_hub_id("google/electra-small-discriminator")
+    assert not looks_like_hub_id("a/") and not looks_like_hub_id("~/model")
+    with pytest.raises(CheckpointError, match="'checkpoints/my-trec' not found"):
+        load_classifier("checkpoints/my-trec")

@@ -158,6 +158,10 @@ def test_lightning_snippet_runs_and_is_padding_safe(pooling, tiny_model):
         loss = module.training_step({"input_ids": batch, "attention_mask": mask, "labels": torch.tensor([0, 2])}, 0)
     assert two.shape == (2, 3) and torch.isfinite(loss)
     torch.testing.assert_close(one[0], two[0], atol=1e-5, rtol=0)
+    left = torch.tensor([[0, 0, 2, 10, 11, 12, 3], [2, 13, 14, 15, 16, 17, 3]])  # (2, 7) left padding, as the lab pads
+    with torch.no_grad():
+        three = module(left, (left != 0).long())
+    torch.testing.assert_close(one[0], three[0], atol=1e-5, rtol=0)  # the padding lab's claim, with the snippet's code
     if pooling in POOLERS:  # the snippet's vector is the registry's
         h = tiny_model.electra(batch, attention_mask=mask).last_hidden_state
         vec = POOLERS[pooling](h, mask)

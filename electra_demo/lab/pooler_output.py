@@ -47,6 +47,7 @@ class PoolerExplainer:
     head_steps: list[tuple[str, str]]  # (step, module) in the order the head applies them
     head_max_diff: float  # max |hand-made head on h[:, 0] - ElectraForSequenceClassification logits|
     snippets: dict[str, str]  # {pooling: complete LightningModule source}
+    pooler_origin: str = ""  # where the loaded classifier's bert_pooler weights came from ("" without a classifier)
 
 
 @functools.cache
@@ -120,6 +121,19 @@ def _yours(classifier) -> OutputInfo:
     return _info(f"{type(backbone).__name__} (this checkpoint)", backbone, backbone(ids, attention_mask=torch.ones_like(ids)))
 
 
+def pooler_origin(classifier) -> str:
+    """One sentence: where this classifier's `bert_pooler` pooling started (BERT's pretrained pooler, or random)."""
+    if "bert_pooler" not in classifier.model.poolings:
+        return "This checkpoint has no `bert_pooler` head."
+    source = classifier.info.get("source") or {}
+    if source.get("kind") in ("package", "folder", "hub"):
+        name = source.get("model") or source.get("name")
+        return (f"This checkpoint's `bert_pooler` started from {name}'s pretrained BERT pooler (`pooler.dense`, dense + "
+                "tanh on [CLS]): exactly the weights ElectraModel has no place for; the encoder's weights moved one to one "
+                "into ElectraModel. Both were then fine-tuned with every other head.")
+    return "This checkpoint's `bert_pooler` (dense + tanh on [CLS], BERT's pooler) was trained from a random start."
+
+
 def lightning_snippet(name: str) -> str:
     """A complete LightningModule: ElectraModel + pooling `name` + ElectraClassificationHead, from its record."""
     if name not in pooling.TRAINABLE:
@@ -148,9 +162,10 @@ class LitElectraClassifier(pl.LightningModule):
         self.head = ElectraClassificationHead(config)  # dropout, dense, GELU, dropout, out_proj on [:, 0]
 
     def forward(self, input_ids, mask):
-        # right padding (the tokenizer's default); for left padding also pass
-        # position_ids=(mask.cumsum(1) - 1).clamp(min=0) so positions do not shift
-        out = self.electra(input_ids, attention_mask=mask)
+        # positions counted over the real tokens: with transformers' default (0..T-1) left padding shifts every
+        # real token's absolute position embedding, and even masked poolings move (the padding lab shows it)
+        position_ids = (mask.cumsum(1) - 1).clamp(min=0)  # (B, T)
+        out = self.electra(input_ids, attention_mask=mask, position_ids=position_ids)
         h = out.last_hidden_state  # (B, T, H)
         # {name}: {rec.description}{"".join(ind + ln for ln in body)}
         return self.head(vec[:, None, :])  # (B, C); the head takes [:, 0] of this (B, 1, H)
@@ -178,4 +193,5 @@ def explain_pooler(classifier=None) -> PoolerExplainer:
         index_notes=list(notes), bert_pooler_source=class_source(BertPooler), bert_pooler_max_diff=bert_diff,
         head_source=class_source(ElectraClassificationHead), head_steps=list(steps), head_max_diff=head_diff,
         snippets={p: lightning_snippet(p) for p in pooling.TRAINABLE},
+        pooler_origin=pooler_origin(classifier) if classifier is not None else "",
     )

@@ -20,10 +20,11 @@ import time
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, WeightAveraging
-from transformers import AutoTokenizer, ElectraConfig, ElectraModel
+from transformers import AutoConfig, AutoTokenizer, ElectraConfig, ElectraModel
 from transformers.utils import logging as hf_logging
 
-from ..checkpoint import LIMITS, load_classifier, read_ckpt, save_checkpoint
+from ..backbone import INSTALL_HINT, PACKAGE, describe, package_folder, transplant
+from ..checkpoint import LIMITS, load_classifier, looks_like_hub_id, read_ckpt, save_checkpoint
 from ..data import labels_path, load_label_names, read_labelled, split_stratified
 from ..errors import CheckpointError, InputError, run_cli
 from ..model import PRESETS, build_classifier, preset_config
@@ -37,21 +38,50 @@ from .system import ClassifierSystem
 # Threads, measured on the 2-core dev machine (mini preset, every head, batch 32, steps/s):
 #   other core idle (helper run, 01:38):    1 thread 4.6, 2 threads 8.0  -> 2 threads win
 #   other core busy (bench_threads.py, load ~8): 1 thread 1.35, 2 threads 0.17 -> 1 thread wins by far
-# Two threads only pay when the cores are free, so the default takes the cores nobody else is using right now.
+# Two threads only pay when the cores are free, so the default takes the cores nobody else is using right now: measured
+# over half a second from /proc/stat (the 1-minute load average lags: right after another job ended it still counted it
+# as running, and the next run took 1 thread on an idle machine).
 
 
-def default_threads() -> int:
-    """The CPU cores not busy at start: cores minus the 1-minute load average, at least 1."""
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies over all cores from /proc/stat; None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return values[3] + values[4], sum(values)  # idle + iowait, all
+
+
+def default_threads(window: float = 0.5) -> int:
+    """The CPU cores idle right now (measured over `window` seconds), at least 1; the load average where /proc is absent."""
     cores = os.cpu_count() or 1
+    before = _cpu_times()
+    if before is not None:
+        time.sleep(window)
+        after = _cpu_times()
+        idle, total = after[0] - before[0], after[1] - before[1]
+        if total > 0:
+            return max(1, min(cores, round(cores * idle / total)))
     try:
         load = os.getloadavg()[0]
     except OSError:
         load = 0.0
     return max(1, min(cores, round(cores - load)))
-# The default recipe (issue 12): tuned on dev splits of MR, SST-5 and SST-2, never per dataset. Every run takes about
-# TARGET_STEPS optimizer steps (at least one epoch): small sets get several epochs, large ones one; validation runs
-# ~16 times over the run; selection and early stopping watch the mean over heads (--monitor mean).
-TARGET_STEPS = 2000
+
+
+# The default recipes, one per start, tuned on dev splits (SST-2 dev, SST-5 dev, a held-out part of MR's train), never
+# per dataset and never on test. Every run takes about `target_steps` optimizer steps (at least one epoch): small sets
+# get several epochs, large ones one; validation runs ~16 times over the run; selection and early stopping watch the
+# mean over heads (--monitor mean). A flag given on the command line wins over its recipe value.
+RECIPES = {
+    # fine-tuning a pretrained encoder (the default when the pretrained package is installed): a small learning rate,
+    # the encoder's own dropout, no word dropout or weight averaging (they slow fine-tuning down more than they help)
+    "pretrained": dict(lr=1e-4, dropout=0.1, token_dropout=0.0, ema=0.0, target_steps=800),
+    # from scratch: a large learning rate, strong regularisation (word dropout, EMA of the weights)
+    "scratch": dict(lr=2e-4, dropout=0.2, token_dropout=0.2, ema=0.998, target_steps=2000),
+}
+RECIPE_FLAGS = ("lr", "dropout", "token_dropout", "ema")
 VALIDATIONS_PER_RUN = 16
 MONITORS = {"main": "val_acc", "mean": "val_acc_heads_mean", "best": "val_acc_best_head"}
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true")
@@ -89,18 +119,19 @@ def build_parser():
     m.add_argument("--main-pooling", default=None,
                    help="the head the app shows first (default: under --monitor mean/best, the head with the best "
                         "validation accuracy at the chosen step; under main, cls if trained)")
-    m.add_argument("--dropout", type=float, default=0.2, help="hidden dropout of the encoder")
+    m.add_argument("--dropout", type=float, default=None, help="hidden dropout of the encoder (recipe: pretrained 0.1, scratch 0.2)")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (AdamW)")
+    o.add_argument("--lr", type=float, default=None, help="peak learning rate of AdamW (recipe: pretrained 1e-4, scratch 2e-4)")
     o.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (not on biases, norms)")
     o.add_argument("--warmup-ratio", type=float, default=0.1,
                    help="linear warmup over this fraction of the schedule, then linear decay to 0 at the end of the "
                         "bound in force: --max-steps, --max-epochs, or --max-time (re-estimated from the measured "
                         "time per step, so a time-bounded run finishes its decay when time runs out)")
-    o.add_argument("--token-dropout", type=float, default=0.2,
-                   help="word dropout: replace this fraction of training tokens by [MASK] (e.g. 0.1)")
-    o.add_argument("--ema", type=float, default=0.998,
-                   help="exponential moving average of the weights with this decay (e.g. 0.999); validated and exported")
+    o.add_argument("--token-dropout", type=float, default=None,
+                   help="word dropout: replace this fraction of training tokens by [MASK] (recipe: pretrained 0, scratch 0.2)")
+    o.add_argument("--ema", type=float, default=None,
+                   help="exponential moving average of the weights with this decay, validated and exported; 0 = off "
+                        "(recipe: pretrained 0, scratch 0.998)")
     o.add_argument("--monitor", choices=list(MONITORS), default="mean",
                    help="which validation accuracy chooses the exported step and drives early stopping: the main "
                         "head's (main), the mean over heads (mean), or the best head's (best). 'mean' is the "
@@ -118,13 +149,14 @@ def build_parser():
     t.add_argument("--strategy", default="auto", help="e.g. ddp")
     t.add_argument("--precision", default="32-true", choices=PRECISIONS, help="e.g. bf16-mixed on a GPU")
     t.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: the cores not busy at start, i.e. cores minus the load "
-                        "average: on the 2-core dev machine 2 threads ran 1.7x faster than 1 with the other core idle, "
+                   help="CPU threads for torch (default: the cores idle at start, measured over half a second: "
+                        "on the 2-core dev machine 2 threads ran 1.7x faster than 1 with the other core idle, "
                         "and 8x slower with it busy; scripts/bench_threads.py measures yours)")
     t.add_argument("--max-epochs", type=int, default=None,
                    help="epochs at most (default: as many as --max-steps needs)")
     t.add_argument("--max-steps", type=int, default=None,
-                   help="optimizer steps (default: the recipe's max(TARGET_STEPS, one epoch) = max(2000, rows / batch); "
+                   help="optimizer steps (default: the recipe's max(target steps, one epoch) = max(800 pretrained or 2000 "
+                        "from scratch, rows / batch); "
                         "-1: no step bound, --max-epochs decides)")
     t.add_argument("--max-time", default=None, help="wall-clock bound DD:HH:MM:SS, e.g. 00:00:10:00 for ten minutes")
     t.add_argument("--val-check-interval", type=float, default=None,
@@ -159,45 +191,83 @@ def _our_classifier(folder: str) -> bool:
         return False
 
 
+def _model_type(source: str) -> str | None:
+    """The model_type a --backbone names (a folder's config.json; a hub id's config, which needs the hub)."""
+    if source == PACKAGE:
+        return "bert"
+    try:
+        if os.path.isdir(source):
+            return json.load(open(os.path.join(source, "config.json"), encoding="utf-8")).get("model_type")
+        return AutoConfig.from_pretrained(source, trust_remote_code=False).model_type
+    except (OSError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"cannot read the config of backbone {source!r} ({str(e).splitlines()[0][:160]})",
+                              cli="give a local folder with config.json, a reachable hub id, or --preset to train from "
+                                  "scratch") from e
+
+
+def choose_start(args) -> str:
+    """'pretrained' or 'scratch', filling args.backbone with the installed pretrained package when nothing is named."""
+    if args.preset or args.tokenizer:
+        return "scratch"
+    if args.backbone:
+        return "pretrained"
+    if package_folder() is not None:
+        args.backbone = PACKAGE
+        return "pretrained"
+    print(f"training from scratch (mini preset): {INSTALL_HINT} (about +8 points on SST-2)", flush=True)
+    return "scratch"
+
+
 def build_backbone(args, train_texts):
-    if args.backbone and os.path.isdir(args.backbone) and _our_classifier(args.backbone):
+    """(ElectraModel in train mode, its tokenizer, BERT pooler weights for bert_pooler or {}, provenance dict)."""
+    source = args.backbone
+    if source and os.path.isdir(source) and _our_classifier(source):
         # One of our classifier folders: reuse its verified encoder, drop its heads (no "UNEXPECTED weights" report).
-        loaded = load_classifier(args.backbone)
+        loaded = load_classifier(source)
         config = ElectraConfig.from_dict({**loaded.model.electra.config.to_dict(), "hidden_dropout_prob": args.dropout})
         backbone = ElectraModel(config)
         backbone.load_state_dict(loaded.model.electra.state_dict())
-        print(f"backbone: the encoder of the classifier {args.backbone} (its {len(loaded.model.poolings)} heads are "
+        print(f"backbone: the encoder of the classifier {source} (its {len(loaded.model.poolings)} heads are "
               "not used; new heads are trained)", flush=True)
-        return backbone.train(), loaded.tokenizer
-    if args.backbone and not os.path.isdir(args.backbone) and (os.path.isabs(args.backbone) or args.backbone.startswith(".")
-                                                            or args.backbone.count("/") != 1):
-        raise CheckpointError(f"backbone {args.backbone!r} not found (neither a folder nor a hub id like owner/name)",
+        return backbone.train(), loaded.tokenizer, {}, {"kind": "classifier", "name": source, **loaded.info.get("source", {})}
+    if source and source != PACKAGE and not os.path.isdir(source) and not looks_like_hub_id(source):
+        raise CheckpointError(f"backbone {source!r} not found (neither a folder, a hub id like owner/name, nor {PACKAGE})",
                               cli="give a local folder, a hub id, or --preset to train from scratch")
-    if args.backbone:
+    if source and _model_type(source) == "bert" or source == PACKAGE:
+        t = transplant(source, dropout=args.dropout)
+        print(describe(t), flush=True)
+        if args.max_length > t.backbone.config.max_position_embeddings:
+            raise InputError(f"--max-length {args.max_length} exceeds the backbone's {t.backbone.config.max_position_embeddings} positions")
+        return t.backbone, t.tokenizer, t.pooler, t.source
+    if source:
+        if _model_type(source) != "electra":
+            raise CheckpointError(f"backbone {source!r} is a {_model_type(source)!r} model: only ELECTRA and BERT-architecture "
+                                  "encoders map onto ElectraModel", cli="give an ELECTRA or BERT checkpoint, or --preset")
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # the load report is summarised in one line below
         try:
-            tok = AutoTokenizer.from_pretrained(args.backbone, trust_remote_code=False)
-            backbone, info = ElectraModel.from_pretrained(args.backbone, hidden_dropout_prob=args.dropout, dtype=torch.float32,
+            tok = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            backbone, info = ElectraModel.from_pretrained(source, hidden_dropout_prob=args.dropout, dtype=torch.float32,
                                                           trust_remote_code=False, output_loading_info=True)
         except OSError as e:
-            raise CheckpointError(f"cannot load backbone {args.backbone!r} ({str(e).splitlines()[0]})",
+            raise CheckpointError(f"cannot load backbone {source!r} ({str(e).splitlines()[0]})",
                                   cli="give a local folder, a reachable hub id, or --preset to train from scratch") from e
         finally:
             hf_logging.set_verbosity(verbosity)
         if info.get("missing_keys"):
-            raise CheckpointError(f"backbone {args.backbone!r} lacks {len(info['missing_keys'])} encoder weights "
+            raise CheckpointError(f"backbone {source!r} lacks {len(info['missing_keys'])} encoder weights "
                                   f"(e.g. {sorted(info['missing_keys'])[0]}); is it an ELECTRA discriminator?")
         unused = sorted({k.split(".")[0] for k in info.get("unexpected_keys", [])})
         if unused:
-            print(f"backbone: {args.backbone}'s encoder; its other weights ({', '.join(unused)}) are not used", flush=True)
+            print(f"backbone: {source}'s encoder; its other weights ({', '.join(unused)}) are not used", flush=True)
         if args.max_length > backbone.config.max_position_embeddings:
             raise InputError(f"--max-length {args.max_length} exceeds the backbone's {backbone.config.max_position_embeddings} positions")
-        return backbone.train(), tok  # from_pretrained returns eval mode: dropout would stay off during fine-tuning
+        # from_pretrained returns eval mode: dropout would stay off during fine-tuning
+        return backbone.train(), tok, {}, {"kind": "folder" if os.path.isdir(source) else "hub", "name": source}
     tok = AutoTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else train_wordpiece(train_texts, args.vocab_size)
     config = preset_config(args.preset or "mini", len(tok), max(512, args.max_length), hidden_dropout_prob=args.dropout,
                            pad_token_id=tok.pad_token_id)
-    return ElectraModel(config), tok
+    return ElectraModel(config), tok, {}, {"kind": "scratch", "preset": args.preset or "mini"}
 
 
 def tokenizer_files(tok) -> dict:
@@ -240,6 +310,12 @@ def check_args(args):
         raise InputError("give exactly one of --val FILE and --val-fraction F (e.g. --val-fraction 0.1)")
     if args.val_fraction is not None:
         _range("--val-fraction", args.val_fraction, 0.0, 0.5, lo_open=True, example="0.1")
+    args.start = choose_start(args)
+    recipe = RECIPES[args.start]
+    for name in RECIPE_FLAGS:
+        if getattr(args, name) is None:
+            setattr(args, name, recipe[name])
+    args.target_steps = recipe["target_steps"]
     for flag, value in (("--token-dropout", args.token_dropout), ("--ema", args.ema), ("--warmup-ratio", args.warmup_ratio),
                         ("--dropout", args.dropout)):
         _range(flag, value, 0.0, 1.0, hi_open=True, example="0.1")
@@ -291,15 +367,15 @@ def choose_main_head(per_head: dict, current: str) -> str:
 
 
 def recipe_bounds(n_rows: int, batch_size: int, max_steps: int | None, max_epochs: int | None,
-                  val_check_interval: float | None) -> tuple[int, int, float]:
+                  val_check_interval: float | None, target_steps: int = RECIPES["scratch"]["target_steps"]) -> tuple[int, int, float]:
     """(max_steps, max_epochs, val_check_interval) with the recipe filling what the user left unset.
 
-    Steps: max(TARGET_STEPS, one epoch) unless given; epochs: enough for those steps unless given; validation: about
+    Steps: max(target_steps, one epoch) unless given; epochs: enough for those steps unless given; validation: about
     VALIDATIONS_PER_RUN checks over the run, at least 50 steps apart, at most once an epoch.
     """
     per_epoch = max(1, math.ceil(n_rows / batch_size))  # batches in one epoch
     if max_steps is None:
-        max_steps = -1 if max_epochs is not None else max(TARGET_STEPS, per_epoch)
+        max_steps = -1 if max_epochs is not None else max(target_steps, per_epoch)
     if max_epochs is None:
         max_epochs = math.ceil(max_steps / per_epoch) if max_steps > 0 else 3
     if val_check_interval is None:
@@ -313,6 +389,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     poolings = check_args(args)
     torch.set_num_threads(args.threads)
+    print(f"threads: {args.threads} (--threads; default: the cores idle at start)", flush=True)
     pl.seed_everything(args.seed, workers=True, verbose=False)
     last_path = resume_path(args)
     resumed = None
@@ -346,9 +423,12 @@ def main(argv=None):
         val_texts, val_labels, _ = read_labelled(args.val, args.text_column, args.label_column, labels)
     if resumed is not None:
         model, tok = resumed.model.train(), resumed.tokenizer
+        source = resumed.info.get("source") or {}
     else:
-        backbone, tok = build_backbone(args, train_texts)
+        backbone, tok, bert_pooler, source = build_backbone(args, train_texts)
         model = build_classifier(backbone, poolings, labels, args.main_pooling, args.max_length)
+        if bert_pooler and "bert_pooler" in model.poolers:  # BERT's pretrained pooler: the weights ElectraModel has no place for
+            model.poolers["bert_pooler"].dense.load_state_dict({k.removeprefix("dense."): v for k, v in bert_pooler.items()})
     drop_id = tok.mask_token_id if tok.mask_token_id is not None else tok.unk_token_id
     if args.token_dropout and drop_id is None:
         raise InputError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
@@ -356,7 +436,7 @@ def main(argv=None):
                               args.token_dropout, drop_id, list(tok.all_special_ids))
     dm = TextDataModule(tok, (train_texts, train_labels), (val_texts, val_labels), args.batch_size, args.max_length, args.seed)
     args.max_steps, args.max_epochs, args.val_check_interval = recipe_bounds(
-        len(train_texts), args.batch_size, args.max_steps, args.max_epochs, args.val_check_interval)
+        len(train_texts), args.batch_size, args.max_steps, args.max_epochs, args.val_check_interval, args.target_steps)
     print(f"schedule: {args.max_steps if args.max_steps > 0 else 'no step bound'} steps, at most {args.max_epochs} epochs "
           f"of {math.ceil(len(train_texts) / args.batch_size)} batches, validation every {args.val_check_interval:.3g} "
           "epoch", flush=True)
@@ -413,6 +493,7 @@ def main(argv=None):
         "monitor": monitor, "main_pooling": model.config.main_pooling,
         "train_seconds": round(time.time() - t0, 1),
         "backbone": args.backbone or (resumed.info.get("backbone") if resumed else None) or f"scratch:{args.preset or 'mini'}",
+        "source": source, "recipe": {"start": args.start, **{k: getattr(args, k) for k in RECIPE_FLAGS}},
         "n_parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__, "threads": args.threads,
         "smoke_run": bool(args.fast_dev_run), "labels_from": names_from,
     }
