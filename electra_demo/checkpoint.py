@@ -7,16 +7,24 @@ Our folder is what `ElectraPoolingClassifier.save_pretrained` and the tokenizer'
                          plain transformers loads the folder quietly (no report of unexpected weights)
   tokenizer.json, tokenizer_config.json
   manifest.json          sha256 of every other file, written last: a folder whose pieces do not belong
-                         together (an interrupted copy, a half-replaced export) is refused on load.
+                         together (an interrupted copy, a half-replaced export) is refused on load, and so is a file
+                         the manifest does not list (except README.md, the card written after export; dot files and
+                         sub-folders are never read).
 Plain transformers loads the same folder as ElectraForSequenceClassification (the `cls` head).
 Some weights may be stored in half precision (`save_checkpoint(..., half=("word_embeddings",))`, the shipped model's
 largest matrix); they are always loaded as float32.
 Nothing is unpickled beyond tensors (`weights_only=True`), nothing runs remote code.
+
+A checkpoint is checked whole before anything big is allocated, each failure one line naming the field or file:
+every config field the model reads (typed, bounded, finite), the weights' names, shapes and dtypes read from the
+safetensors headers against the state dict the config implies (built on the meta device), the tokenizer's
+vocabulary against vocab_size, and the manifest.
 """
 import contextlib
 import ctypes
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
@@ -26,23 +34,41 @@ import tempfile
 from dataclasses import dataclass
 
 import torch
-from safetensors import SafetensorError
+from huggingface_hub.errors import StrictDataclassError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassification
+from transformers.activations import ACT2FN
 from transformers.utils import logging as hf_logging
 
 from .errors import CheckpointError
-from .model import ElectraPoolingClassifier, build_classifier
+from .model import MAX_LENGTH, ElectraPoolingClassifier, build_classifier
+from .pooling import TRAINABLE
 
 hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars would break one-line CLI errors
 
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints", "electra-sst2")
-MANIFEST = "manifest.json"
+MANIFEST, CARD = "manifest.json", "README.md"  # the card is written after export: the one file the manifest may omit
 WEIGHTS, HEADS = "model.safetensors", "heads.safetensors"
 TRANSFORMERS_PREFIXES = ("electra.", "classifier.")  # the names ElectraForSequenceClassification has
 # A config asking for more than this is refused before anything is allocated (the shipped model: 4 x 256, 16k).
 LIMITS = {"num_hidden_layers": 48, "hidden_size": 4096, "intermediate_size": 16384, "vocab_size": 500_000,
-          "embedding_size": 4096, "num_attention_heads": 64, "max_position_embeddings": 8192, "num_labels": 1000}
+          "embedding_size": 4096, "num_attention_heads": 64, "max_position_embeddings": 8192, "num_labels": 1000,
+          "type_vocab_size": 64}
+# Float fields the model reads: (low, high, low excluded); NaN and inf are refused (a NaN layer_norm_eps predicts NaN).
+FLOATS = {"hidden_dropout_prob": (0.0, 1.0, False), "attention_probs_dropout_prob": (0.0, 1.0, False),
+          "classifier_dropout": (0.0, 1.0, False), "summary_last_dropout": (0.0, 1.0, False),
+          "initializer_range": (0.0, 10.0, False), "layer_norm_eps": (0.0, 1.0, True)}
+# Settings an encoder classifier needs as they are: anything else changes what the weights compute.
+FIXED = {"is_decoder": False, "add_cross_attention": False, "is_encoder_decoder": False, "chunk_size_feed_forward": 0,
+         "return_dict": True}
+MAX_LABEL_CHARS = 200
+MAX_JSON_BYTES = 1 << 20  # config.json, manifest.json, tokenizer_config.json: a few kB as we write them
+MAX_TOKENIZER_BYTES = 50 << 20  # tokenizer.json or vocab.txt (the shipped tokenizer.json: 0.4 MB)
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+                      torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+                      torch.bool: "BOOL"}
+FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")  # a float weight may be stored in any of them; it loads as float32
 
 
 @dataclass
@@ -63,7 +89,7 @@ class LoadedModel:
 
     @property
     def max_length(self) -> int:
-        return int(getattr(self.model.config, "max_input_length", 128))
+        return int(getattr(self.model.config, "max_input_length", MAX_LENGTH))
 
     @property
     def info(self) -> dict:
@@ -173,40 +199,146 @@ def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, ove
                 save_file(ours, os.path.join(tmp, HEADS), metadata={"format": "pt"})
             tokenizer.save_pretrained(tmp)
             write_manifest(tmp)
-    except OSError as e:  # a full disk, a read-only folder: nothing was replaced
-        raise CheckpointError(f"cannot write the checkpoint {folder} ({e.strerror or e}); "
+    except (OSError, SafetensorError) as e:  # a full disk, a read-only folder (safetensors raises its own error type)
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else (str(e).splitlines() or [""])[0][:200]
+        raise CheckpointError(f"cannot write the checkpoint {folder} ({reason}); "
                               "any previous folder there is unchanged") from e
     return folder
 
 
-def verify_folder(folder: str):
-    """CheckpointError unless every file listed in manifest.json is there with its recorded hash."""
+def _short(value) -> str:
+    """A config value as it appears in a one-line message: its repr, cut."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_file(path: str, limit: int = MAX_JSON_BYTES):
+    """The JSON in `path`, read only when the file is at most `limit` bytes; CheckpointError otherwise."""
+    size = os.path.getsize(path)
+    if size > limit:
+        raise CheckpointError(f"{path} is {size:,} bytes, more than the {limit:,} such a file may have; refusing to read it")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path} is not valid JSON; the checkpoint folder is damaged") from e
+
+
+def read_manifest(folder: str) -> dict[str, str]:
+    """manifest.json as {file name: sha256}; CheckpointError when absent or not a JSON object of name -> 64-hex string."""
     path = os.path.join(folder, MANIFEST)
     if not os.path.exists(path):
         raise CheckpointError(f"{folder} has no {MANIFEST}: the export did not finish, or the folder was assembled by hand",
                               cli="re-export it with electra-demo train")
-    try:
-        manifest = json.load(open(path))
-    except ValueError as e:
-        raise CheckpointError(f"{path} is not valid JSON; the checkpoint folder is damaged") from e
+    manifest = _json_file(path)
+    if not isinstance(manifest, dict) or not all(
+            isinstance(k, str) and k == os.path.basename(k) and k not in ("", ".", "..")
+            and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for k, v in manifest.items()):
+        raise CheckpointError(f"{path} is not a manifest (a JSON object of file name -> 64-hex sha256); "
+                              "the checkpoint folder is damaged")
+    return manifest
+
+
+def verify_folder(folder: str):
+    """CheckpointError unless manifest.json lists every file of `folder` (README.md may be left out) and every file it
+    lists is there with its recorded hash."""
+    manifest = read_manifest(folder)
+    present = sorted(n for n in os.listdir(folder) if not n.startswith(".") and n not in (MANIFEST, CARD)
+                     and os.path.isfile(os.path.join(folder, n)))
+    unlisted = [n for n in present if n not in manifest]
+    if unlisted:
+        raise CheckpointError(f"{folder}: {unlisted[0]} is not listed in {MANIFEST} (added after export, or the manifest "
+                              "was rewritten); refusing to load the folder")
+    for name in ("config.json", WEIGHTS):
+        if name not in manifest:
+            raise CheckpointError(f"{folder}: {MANIFEST} does not list {name}; the checkpoint folder is damaged")
     for name, digest in manifest.items():
-        file = os.path.join(folder, os.path.basename(name))
-        if not os.path.exists(file):
+        file = os.path.join(folder, name)
+        if not os.path.isfile(file):
             raise CheckpointError(f"{folder} is incomplete: {name} is missing")
         if _sha256(file) != digest:
             raise CheckpointError(f"{folder}: {name} does not belong with the rest of the folder (its content changed "
                                   "after export; a mix of two checkpoints?); refusing to load it")
 
 
-def check_config(config: ElectraConfig, source: str):
-    """Refuse absurd sizes before anything is allocated."""
+def _number(value, lo, hi, lo_open=False) -> bool:
+    """A finite int or float (not a bool) in [lo, hi], or (lo, hi] with lo_open."""
+    return (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            and (value > lo if lo_open else value >= lo) and value <= hi)
+
+
+def _check_labels(cfg: dict, source: str):
+    id2label = cfg.get("id2label")
+    limit = LIMITS["num_labels"]
+    if id2label is None:
+        return
+    if not isinstance(id2label, dict) or not 1 <= len(id2label) <= limit:
+        raise CheckpointError(f"{source}: config id2label must map 1..{limit} label ids to names "
+                              f"(found {len(id2label) if isinstance(id2label, dict) else _short(id2label)})")
+    ids = {int(k) for k in id2label if str(k).isascii() and str(k).isdigit()}  # "0" in config.json, 0 once loaded
+    if ids != set(range(len(id2label))):
+        raise CheckpointError(f"{source}: config id2label keys must be the ids 0..{len(id2label) - 1}, "
+                              f"found {_short(sorted(id2label, key=str))}")
+    for key, name in id2label.items():
+        if not isinstance(name, str) or len(name) > MAX_LABEL_CHARS:
+            raise CheckpointError(f"{source}: config id2label[{key}] = {_short(name)} is not a label name of at most "
+                                  f"{MAX_LABEL_CHARS} characters")
+    if "num_labels" in cfg and cfg["num_labels"] != len(id2label):
+        raise CheckpointError(f"{source}: config num_labels = {_short(cfg['num_labels'])} but id2label names "
+                              f"{len(id2label)} labels")
+    if not isinstance(cfg.get("label2id", {}), dict) or len(cfg.get("label2id", {})) > limit:
+        raise CheckpointError(f"{source}: config label2id must be an object of at most {limit} names")
+
+
+def _check_heads(cfg: dict, source: str):
+    """Our fields: poolings, main_pooling, max_input_length, training_info."""
+    poolings = cfg.get("poolings")
+    if not (isinstance(poolings, list) and poolings and all(isinstance(p, str) and p in TRAINABLE for p in poolings)
+            and len(set(poolings)) == len(poolings)):
+        raise CheckpointError(f"{source}: config poolings = {_short(poolings)} must be a list of distinct trainable "
+                              f"poolings ({', '.join(TRAINABLE)})")
+    if cfg.get("main_pooling") not in poolings:
+        raise CheckpointError(f"{source}: config main_pooling = {_short(cfg.get('main_pooling'))} is not one of its "
+                              f"poolings ({', '.join(poolings)})")
+    positions = cfg.get("max_position_embeddings", 512)
+    length = cfg.get("max_input_length", MAX_LENGTH)
+    if not (isinstance(length, int) and not isinstance(length, bool) and 2 <= length <= positions):
+        raise CheckpointError(f"{source}: config max_input_length = {_short(length)} must be an integer in 2..{positions} "
+                              "(max_position_embeddings)")
+    if not isinstance(cfg.get("training_info") or {}, dict):
+        raise CheckpointError(f"{source}: config training_info must be a JSON object")
+
+
+def check_config(config: dict | ElectraConfig, source: str):
+    """Every config field the model reads, typed and bounded, before anything is allocated: one CheckpointError naming
+    the first bad field. `config`: the raw config.json dict, or a loaded config (checked through to_dict())."""
+    cfg = config if isinstance(config, dict) else config.to_dict()
+    if cfg.get("model_type", "electra") != "electra":
+        raise CheckpointError(f"{source!r} is a {cfg.get('model_type')!r} model, not ELECTRA")
     for key, limit in LIMITS.items():
-        value = getattr(config, key, None)
-        if value is not None and (not isinstance(value, int) or not 0 < value <= limit):
-            raise CheckpointError(f"{source}: config {key} = {value!r} is outside the supported range 1..{limit}")
-    if config.hidden_size % config.num_attention_heads:
-        raise CheckpointError(f"{source}: hidden_size {config.hidden_size} is not a multiple of num_attention_heads "
-                              f"{config.num_attention_heads}")
+        if key in cfg and not (isinstance(cfg[key], int) and _number(cfg[key], 1, limit)):
+            raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} is outside the supported range 1..{limit}")
+    for key, (lo, hi, lo_open) in FLOATS.items():
+        if cfg.get(key) is not None and not _number(cfg[key], lo, hi, lo_open):
+            raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} must be a finite number in "
+                                  f"{'(' if lo_open else '['}{lo:g}, {hi:g}]")
+    for key, want in FIXED.items():
+        if key in cfg and (cfg[key] != want or type(cfg[key]) is not type(want)):
+            raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} is not supported (a classifier's "
+                                  f"encoder needs {want!r})")
+    act = cfg.get("hidden_act", "gelu")
+    if not isinstance(act, str) or act not in ACT2FN:
+        raise CheckpointError(f"{source}: config hidden_act = {_short(act)} is not an activation transformers knows "
+                              "(e.g. gelu, relu, silu)")
+    hidden, heads = cfg.get("hidden_size", 256), cfg.get("num_attention_heads", 4)
+    if hidden % heads:
+        raise CheckpointError(f"{source}: hidden_size {hidden} is not a multiple of num_attention_heads {heads}")
+    pad, vocab = cfg.get("pad_token_id"), cfg.get("vocab_size", 30522)
+    if pad is not None and not (isinstance(pad, int) and not isinstance(pad, bool) and 0 <= pad < vocab):
+        raise CheckpointError(f"{source}: config pad_token_id = {_short(pad)} must be a token id in 0..{vocab - 1}")
+    _check_labels(cfg, source)
+    if "poolings" in cfg:
+        _check_heads(cfg, source)
 
 
 def check_weights(model, source: str):
@@ -215,19 +347,66 @@ def check_weights(model, source: str):
             raise CheckpointError(f"{source}: weight {name} contains NaN or infinite values")
 
 
+def expected_state(config: ElectraConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """{name: (shape, dtype)} of the state dict `config` implies, built on the meta device: nothing is allocated."""
+    with torch.device("meta"):
+        model = ElectraPoolingClassifier(config)
+    return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+
+
+def match_state(found: dict[str, tuple[tuple[int, ...], str]], config: ElectraConfig, source: str):
+    """CheckpointError unless `found` ({name: (shape, safetensors dtype code)}) is exactly the state dict of `config`:
+    the same names and shapes, floats as any float type, everything else as its own dtype."""
+    expected = expected_state(config)
+    problems = {
+        "missing": sorted(set(expected) - set(found)),
+        "unexpected": sorted(set(found) - set(expected)),
+        "wrong shape": [f"{k} {list(found[k][0])} (config: {list(expected[k][0])})" for k in sorted(set(found) & set(expected))
+                        if found[k][0] != expected[k][0]],
+        "wrong dtype": [f"{k} {found[k][1]}" for k in sorted(set(found) & set(expected))
+                        if found[k][1] not in (FLOAT_DTYPES if expected[k][1].is_floating_point
+                                               else (SAFETENSORS_DTYPES.get(expected[k][1]),))],
+    }
+    if any(problems.values()):
+        raise CheckpointError(f"{source}: weights do not match its config ({ {k: v[:3] for k, v in problems.items() if v} })")
+
+
+def safetensors_header(path: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{name: (shape, dtype code)} from a safetensors file's header; no tensor data is read."""
+    try:
+        with safe_open(path, framework="pt") as f:
+            return {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except (OSError, SafetensorError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({(str(e).splitlines() or [''])[0][:200]})") from e
+
+
+def check_weight_files(folder: str, config: ElectraConfig):
+    """The weights' names, shapes and dtypes from the safetensors headers against the config, each name in its file."""
+    found = {}
+    for name in (WEIGHTS, HEADS):  # heads.safetensors is absent when the only head is `cls`
+        path = os.path.join(folder, name)
+        if name == HEADS and not os.path.exists(path):
+            continue
+        for key, spec in safetensors_header(path).items():
+            belongs = WEIGHTS if key.startswith(TRANSFORMERS_PREFIXES) else HEADS
+            if belongs != name:
+                raise CheckpointError(f"{folder}: {name} holds {key}, which belongs in {belongs}")
+            found[key] = spec
+    match_state(found, config, folder)
+
+
 def _config(source: str) -> ElectraConfig:
     path = os.path.join(source, "config.json")
-    if os.path.isfile(path):  # the model type first: transformers would warn about a foreign one before we refuse it
-        try:
-            model_type = json.load(open(path, encoding="utf-8")).get("model_type")
-        except (ValueError, AttributeError, UnicodeDecodeError) as e:
-            raise CheckpointError(f"{path} is not a JSON object; the checkpoint folder is damaged") from e
-        if model_type != "electra":
-            raise CheckpointError(f"{source!r} is a {model_type!r} model, not ELECTRA")
+    if os.path.isfile(path):  # checked raw first: transformers would warn about a foreign type, choke on a bad value
+        raw = _json_file(path)
+        if not isinstance(raw, dict):
+            raise CheckpointError(f"{path} is not a JSON object; the checkpoint folder is damaged")
+        check_config(raw, source)
     try:
         config = ElectraConfig.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"cannot load {source!r} as a Hugging Face ELECTRA checkpoint ({str(e).splitlines()[0]})",
+    except (OSError, ValueError, TypeError, StrictDataclassError) as e:
+        raise CheckpointError(f"cannot load {source!r} as a Hugging Face ELECTRA checkpoint "
+                              f"({(str(e).splitlines() or [''])[0][:200]})",
                               cli="give our checkpoint folder, a Hugging Face folder with config.json, or a Lightning .ckpt") from e
     if config.model_type != "electra":
         raise CheckpointError(f"{source!r} is a {config.model_type!r} model, not ELECTRA")
@@ -238,20 +417,67 @@ def _config(source: str) -> ElectraConfig:
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # one of them: without, transformers builds an empty tokenizer
 
 
-def _tokenizer(source: str):
-    if os.path.isdir(source) and not any(os.path.exists(os.path.join(source, n)) for n in TOKENIZER_FILES):
-        raise CheckpointError(f"{source}: no tokenizer (tokenizer.json expected beside config.json)",
-                              cli="copy the tokenizer files the model was trained with into the folder")
+def _vocabulary_size(data) -> int | None:
+    """Token ids a tokenizers JSON file can produce (the largest id + 1); None when it has no model.vocab."""
+    model = data.get("model") if isinstance(data, dict) else None
+    vocab = model.get("vocab") if isinstance(model, dict) else None
+    if not isinstance(vocab, dict | list):
+        return None
+    ids = list(vocab.values()) if isinstance(vocab, dict) else list(range(len(vocab)))  # Unigram: a list of pieces
+    added = data.get("added_tokens") or []
+    ids += [t.get("id") for t in added if isinstance(t, dict)] if isinstance(added, list) else [None]
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids):
+        return None
+    return max(ids, default=-1) + 1
+
+
+def check_tokenizer_files(folder: str, vocab_size: int):
+    """The tokenizer's size against the config before transformers reads it: bounded files, no id past vocab_size."""
+    for name in (*TOKENIZER_FILES, "tokenizer_config.json"):
+        path = os.path.join(folder, name)
+        limit = MAX_JSON_BYTES if name == "tokenizer_config.json" else MAX_TOKENIZER_BYTES
+        if os.path.isfile(path) and os.path.getsize(path) > limit:
+            raise CheckpointError(f"{path} is {os.path.getsize(path):,} bytes, more than the {limit:,} a tokenizer file "
+                                  "may have; refusing to read it")
+    path = os.path.join(folder, "tokenizer.json")
+    if os.path.isfile(path):
+        n = _vocabulary_size(_json_file(path, MAX_TOKENIZER_BYTES))
+        if n is None:
+            raise CheckpointError(f"{path} is not a tokenizers file (no model.vocab of token ids)")
+    elif os.path.isfile(os.path.join(folder, "vocab.txt")):
+        with open(os.path.join(folder, "vocab.txt"), "rb") as f:
+            n = sum(1 for _ in f)
+    else:
+        return
+    if n > vocab_size:
+        raise CheckpointError(f"{folder}: the tokenizer has {n:,} token ids but config vocab_size is {vocab_size:,} "
+                              f"(ids past {vocab_size - 1:,} have no embedding)")
+    config_path = os.path.join(folder, "tokenizer_config.json")
+    if os.path.isfile(config_path) and not isinstance(_json_file(config_path), dict):
+        raise CheckpointError(f"{config_path} is not a JSON object; the checkpoint folder is damaged")
+
+
+def _tokenizer(source: str, vocab_size: int):
+    if os.path.isdir(source):
+        if not any(os.path.exists(os.path.join(source, n)) for n in TOKENIZER_FILES):
+            raise CheckpointError(f"{source}: no tokenizer (tokenizer.json expected beside config.json)",
+                                  cli="copy the tokenizer files the model was trained with into the folder")
+        check_tokenizer_files(source, vocab_size)
     try:
-        return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError, TypeError) as e:
         raise CheckpointError(f"{source}: no usable tokenizer (tokenizer.json and tokenizer_config.json expected)") from e
+    if len(tok) > vocab_size:
+        raise CheckpointError(f"{source}: the tokenizer has {len(tok):,} tokens but config vocab_size is {vocab_size:,}")
+    return tok
 
 
 def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
     verify_folder(folder)
+    check_weight_files(folder, config)  # from the headers: a file that does not fit is refused before any tensor is read
+    tok = _tokenizer(folder, config.vocab_size)
     state = {}
-    for name in (WEIGHTS, HEADS):  # heads.safetensors is absent when the only head is `cls`
+    for name in (WEIGHTS, HEADS):
         path = os.path.join(folder, name)
         if name == WEIGHTS or os.path.exists(path):
             try:
@@ -260,15 +486,9 @@ def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
                 raise CheckpointError(f"{folder}: {name} does not load ({str(e).splitlines()[0][:200]})") from e
     model = ElectraPoolingClassifier(config)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or shapes:
-        what = {"missing": missing[:3], "unexpected": unexpected[:3], "wrong shape": shapes[:3]}
-        raise CheckpointError(f"{folder}: weights do not match its config ({ {k: v for k, v in what.items() if v} })")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     check_weights(model, folder)
-    return LoadedModel(model.eval(), _tokenizer(folder), folder)
+    return LoadedModel(model.eval(), tok, folder)
 
 
 def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
@@ -276,16 +496,17 @@ def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
     if "ElectraForSequenceClassification" not in (config.architectures or []):
         raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures})",
                               cli=f"fine-tune it first: electra-demo train --backbone {source} ...")
+    tok = _tokenizer(source, config.vocab_size)  # checked against the config before the weights are read
     try:
         hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32,
                                                               trust_remote_code=False)
     except (OSError, ValueError, RuntimeError, SafetensorError) as e:
         raise CheckpointError(f"{source}: weights do not load ({str(e).splitlines()[0][:200]})") from e
     labels = [config.id2label[i] for i in range(config.num_labels)]
-    model = build_classifier(hf.electra, ["cls"], labels, "cls", 512)
+    model = build_classifier(hf.electra, ["cls"], labels, "cls", min(512, config.max_position_embeddings))
     model.classifier.load_state_dict(hf.classifier.state_dict())
     check_weights(model, source)
-    return LoadedModel(model.eval(), _tokenizer(source), source)
+    return LoadedModel(model.eval(), tok, source)
 
 
 def read_ckpt(path: str) -> dict:
@@ -312,24 +533,33 @@ def read_ckpt(path: str) -> dict:
 
 
 def _load_ckpt(path: str) -> LoadedModel:
-    """A Lightning .ckpt from our training: loaded with weights_only=True, never unpickled unsafely."""
+    """A Lightning .ckpt from our training: loaded with weights_only=True, never unpickled unsafely; its config, weight
+    shapes and tokenizer checked as a folder's are before the model is built."""
     ckpt = read_ckpt(path)
     info = ckpt.get("electra_demo")
-    if not isinstance(info, dict) or "config" not in info:
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
         raise CheckpointError(f"{path} was not written by electra_demo's training (no 'electra_demo' entry)")
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, text in info["tokenizer_files"].items():
-            with open(os.path.join(tmp, os.path.basename(name)), "w", encoding="utf-8") as f:
-                f.write(text)
-        tok = _tokenizer(tmp)
-    config = ElectraConfig.from_dict(info["config"])
-    check_config(config, path)
-    model = ElectraPoolingClassifier(config)
-    sd = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    check_config(info["config"], path)
     try:
-        model.load_state_dict(sd)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: weights do not match its config ({str(e).splitlines()[0][:200]})") from e
+        config = ElectraConfig.from_dict(info["config"])
+    except (ValueError, TypeError, StrictDataclassError) as e:
+        raise CheckpointError(f"{path}: its config does not load ({(str(e).splitlines() or [''])[0][:200]})") from e
+    check_config(config, path)
+    files, state = info.get("tokenizer_files"), ckpt.get("state_dict")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise CheckpointError(f"{path}: its tokenizer_files entry is not a mapping of file names to text")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: its state_dict entry is not a mapping of names to tensors")
+    sd = {k[len("model."):]: v for k, v in state.items() if isinstance(k, str) and k.startswith("model.")}
+    match_state({k: (tuple(v.shape), SAFETENSORS_DTYPES.get(v.dtype, str(v.dtype))) for k, v in sd.items()}, config, path)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in files.items():
+            with open(os.path.join(tmp, os.path.basename(name) or "unnamed"), "w", encoding="utf-8") as f:
+                f.write(text)
+        tok = _tokenizer(tmp, config.vocab_size)
+    model = ElectraPoolingClassifier(config)
+    expected = model.state_dict()
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in sd.items()})
     check_weights(model, path)
     return LoadedModel(model.eval(), tok, path)
 

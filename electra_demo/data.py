@@ -3,6 +3,7 @@ import csv
 import json
 import os
 import random
+import re
 
 import torch
 
@@ -59,11 +60,35 @@ def read_rows(path: str, text_column: str = "sentence", label_column: str | None
     raw_labels is None when the label column is absent or label_column is None. `name` is how messages
     call the file (default: the path; the UI passes the name the user uploaded). A UTF-8 BOM is skipped.
     """
+    texts, labels, lines, labelled = [], [], [], False
+    for (t, y, n), has_labels in read_chunks(path, text_column, label_column, name):
+        texts += t
+        labels += y
+        lines += n
+        labelled = has_labels
+    return texts, (labels if labelled else None), lines
+
+
+def read_chunks(path: str, text_column: str = "sentence", label_column: str | None = "label", name: str | None = None,
+                chunk_size: int = 4096):
+    """The rows of `path` as read_rows gives them, `chunk_size` rows at a time: ((texts, raw_labels, line_numbers),
+    has_labels) per chunk, so a file of any size is read in bounded memory. Errors as read_rows (a bad row is found
+    when its chunk is read)."""
     name = name or path
     if not os.path.exists(path):
         raise DataError(f"data file {name} not found", cli="check the path")
     try:
-        return _read_rows(path, text_column, label_column, name)
+        rows = _iter_rows(path, text_column, label_column, name)
+        has_labels = next(rows)
+        chunk = ([], [], [])
+        for text, label, line in rows:
+            for column, value in zip(chunk, (text, label, line)):
+                column.append(value)
+            if len(chunk[0]) == chunk_size:
+                yield chunk, has_labels
+                chunk = ([], [], [])
+        if chunk[0]:
+            yield chunk, has_labels
     except UnicodeDecodeError as e:
         raise DataError(f"{name} is not UTF-8 text; save it as UTF-8") from e
     except csv.Error as e:
@@ -86,19 +111,21 @@ def _bounded_lines(f, name):
         yield line
 
 
-def _read_rows(path, text_column, label_column, name):
+def _iter_rows(path, text_column, label_column, name):
+    """First whether the file has a label column, then one (text, raw label or None, line number) per row."""
     delim = _delimiter(path)
-    texts, labels, lines = [], [], []
+    n_rows = 0
     with open(path, encoding="utf-8-sig", newline="") as raw:
         f = _bounded_lines(raw, name)
         if delim is None:
+            yield False
             for n, line in enumerate(f, start=1):
                 if line.strip():
-                    texts.append(line.rstrip("\r\n"))
-                    lines.append(n)
-            if not texts:
+                    n_rows += 1
+                    yield line.rstrip("\r\n"), None, n
+            if not n_rows:
                 raise DataError(f"{name} has no sentences; write one sentence a line")
-            return texts, None, lines
+            return
         quoting = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
         reader = csv.reader(f, delimiter=delim, quoting=quoting)
         header = next(reader, None)
@@ -109,17 +136,27 @@ def _read_rows(path, text_column, label_column, name):
                             cli="pass --text-column NAME", ui="type the right name in 'text column'")
         ti = header.index(text_column)
         li = header.index(label_column) if label_column and label_column in header else None
+        yield li is not None
         for n, row in enumerate(reader, start=2):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != len(header):
                 raise DataError(f"{name} line {n}: {len(row)} fields, header has {len(header)}; fix or remove this line")
-            texts.append(row[ti])
-            labels.append(row[li] if li is not None else None)
-            lines.append(n)
-    if not texts:
+            n_rows += 1
+            yield row[ti], (row[li] if li is not None else None), n
+    if not n_rows:
         raise DataError(f"{name} has a header but no rows; add examples")
-    return texts, (labels if li is not None else None), lines
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP CSV injection)
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A text cell for a CSV/TSV file a spreadsheet may open: one that starts like a formula gets a leading single
+    quote (OWASP's advice), so it shows as text and never runs; plain numbers such as -0.5 are left as they are."""
+    if value.startswith(FORMULA_STARTS) and not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value):
+        return "'" + value
+    return value
 
 
 def label_ids(raw: list[str], label_names: list[str], name: str, lines: list[int]) -> list[int]:

@@ -18,6 +18,8 @@ from transformers.models.electra.modeling_electra import ElectraClassificationHe
 from . import pooling
 from .errors import InputError
 
+MAX_LENGTH = 128  # default tokens per input: training, prediction and the explorer (longer inputs are truncated)
+
 # Size presets for training from scratch. "small" has ELECTRA-small's shape.
 PRESETS = {
     "small": dict(embedding_size=128, hidden_size=256, num_hidden_layers=12, num_attention_heads=4, intermediate_size=1024),
@@ -33,7 +35,7 @@ def preset_config(preset: str, vocab_size: int, max_position_embeddings: int = 5
 
 
 def classifier_config(config: ElectraConfig, poolings: list[str], labels: list[str], main_pooling: str | None = None,
-                      max_input_length: int = 128, training_info: dict | None = None) -> ElectraConfig:
+                      max_input_length: int = MAX_LENGTH, training_info: dict | None = None) -> ElectraConfig:
     """`config` (a backbone's ElectraConfig) described as a classifier: heads, labels, main head, input length."""
     poolings = [pooling.get(p).name for p in poolings]
     if not poolings or any(p not in pooling.TRAINABLE for p in poolings):
@@ -46,7 +48,6 @@ def classifier_config(config: ElectraConfig, poolings: list[str], labels: list[s
     config.num_labels = len(labels)
     config.id2label = dict(enumerate(labels))
     config.label2id = {name: i for i, name in enumerate(labels)}
-    config.architectures = ["ElectraForSequenceClassification"] if "cls" in poolings else ["ElectraModel"]
     return config
 
 
@@ -115,7 +116,7 @@ class ElectraPoolingClassifier(ElectraPreTrainedModel):
 
 
 def build_classifier(backbone: ElectraModel | ElectraConfig, poolings: list[str], labels: list[str],
-                     main_pooling: str | None = None, max_input_length: int = 128) -> ElectraPoolingClassifier:
+                     main_pooling: str | None = None, max_input_length: int = MAX_LENGTH) -> ElectraPoolingClassifier:
     """A new classifier on `backbone` (a pretrained ElectraModel, kept) or on a fresh one from an ElectraConfig."""
     config = backbone.config if isinstance(backbone, ElectraModel) else backbone
     model = ElectraPoolingClassifier(classifier_config(config, poolings, labels, main_pooling, max_input_length))

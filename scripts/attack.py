@@ -1,4 +1,5 @@
-"""Issue 14's figures for the command line and the checkpoint format: bad inputs refused cleanly, kill points survived.
+"""Issue 14's figures for the command line and the checkpoint format: bad inputs refused cleanly, kill points survived
+(issue 26 added the hostile checkpoint fields, manifests, weight headers and tokenizers, and another run's state).
 
   python scripts/attack.py                      # every bad input + 20 kill points (about two minutes on 2 cores)
   python scripts/attack.py --kills 50 --big     # more kill points, and the bad-line probe with a real 1 GiB line
@@ -28,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
 
 from electra_demo.checkpoint import load_classifier, save_checkpoint, write_manifest  # noqa: E402
 from electra_demo.model import build_classifier, preset_config  # noqa: E402
@@ -153,6 +155,43 @@ def bad_inputs(w: str, big: bool) -> list[tuple[str, object, list[str], str]]:
         os.remove(os.path.join(d, "manifest.json"))
         write_manifest(d)
 
+    # issue 26: hostile checkpoints checked whole before anything big is allocated, and the runs' own state
+    other = os.path.join(w, "other")
+    save_checkpoint(tiny_model(1, tok), tok, other)
+
+    def mixed_empty_manifest(d):
+        shutil.copy(os.path.join(other, "model.safetensors"), os.path.join(d, "model.safetensors"))
+        open(os.path.join(d, "manifest.json"), "w").write("{}")
+
+    def unlisted_heads(d):
+        manifest = json.load(open(os.path.join(d, "manifest.json")))
+        del manifest["heads.safetensors"]
+        json.dump(manifest, open(os.path.join(d, "manifest.json"), "w"))
+
+    def no_tensors(d):
+        save_file({}, os.path.join(d, "model.safetensors"))
+        os.remove(os.path.join(d, "manifest.json"))
+        write_manifest(d)
+
+    def huge_tokenizer(d):
+        with open(os.path.join(d, "tokenizer.json"), "r+b") as fh:
+            fh.truncate(50 * 2**20 + 1)  # sparse: refused by its size, never read
+        os.remove(os.path.join(d, "manifest.json"))
+        write_manifest(d)
+
+    small_vocab = os.path.join(w, "small_vocab")
+    cfg_small = preset_config("tiny", len(tok) - 10, 128, pad_token_id=tok.pad_token_id)
+    save_checkpoint(build_classifier(cfg_small, ["cls"], ["negative", "positive"]).eval(), tok, small_vocab)
+    torch.save({"state_dict": sd, "electra_demo": {"config": {**cfg, "layer_norm_eps": float("nan")}, "tokenizer_files": files}},
+               os.path.join(w, "nan_eps.ckpt"))
+    other_run = targs("t_other", "--log-dir", os.path.join(w, "shared_runs"))
+    other_last = train.resume_path(train.build_parser().parse_args(other_run))
+    os.makedirs(os.path.dirname(other_last), exist_ok=True)
+    first_run = train.build_parser().parse_args(targs("t_first", "--log-dir", os.path.join(w, "shared_runs")))
+    torch.save({"state_dict": {}, "electra_demo": {"run": train.run_identity(first_run)}}, other_last)
+    cache_only = os.path.join(w, "cache_only")
+    tok.save_pretrained(cache_only)  # a --cache-dir with a tokenizer but no packed array for the --seq-len asked
+
     chk = ["--input", data]
     return [
         ("empty .ckpt", P, ["--checkpoint", f("empty.ckpt", b""), *chk], "is not a PyTorch checkpoint: it is empty"),
@@ -207,11 +246,44 @@ def bad_inputs(w: str, big: bool) -> list[tuple[str, object, list[str], str]]:
         ("train --resume with nothing to resume", T, targs("t1", "--resume"), "nothing to resume"),
         ("train --resume from an unsafe last.ckpt", T, targs("t_unsafe", "--resume"), "UNSAFE"),
         ("train --backbone missing", T, [a for a in targs("t1", "--backbone", os.path.join(w, "nobackbone"))
-                                         if a not in ("--preset", "tiny")], "not found (neither a folder nor a hub id"),
+                                         if a not in ("--preset", "tiny")], "not found (neither a folder"),
         ("pretrain --resume from an unsafe last.ckpt", pretrain.cli_main,
          ["--log-dir", os.path.dirname(unsafe_resume), "--output", os.path.join(w, "p_out"), "--max-steps", "5", "--resume"], "UNSAFE"),
         ("pretrain --max-time 10", pretrain.cli_main, ["--output", os.path.join(w, "p_out"), "--max-time", "10"], "DD:HH:MM:SS"),
         ("pretrain without --output", pretrain.cli_main, ["--max-steps", "5"], "pass --output"),
+        ("NaN layer_norm_eps", P, ["--checkpoint", variant("eps", lambda d: _edit_config(d, layer_norm_eps=float("nan"))), *chk],
+         "config layer_norm_eps = nan must be a finite number"),
+        ("infinite dropout", P, ["--checkpoint", variant("drop", lambda d: _edit_config(d, hidden_dropout_prob=float("inf"))),
+                                 *chk], "config hidden_dropout_prob = inf"),
+        ("unknown hidden_act", P, ["--checkpoint", variant("act", lambda d: _edit_config(d, hidden_act="os.system")), *chk],
+         "config hidden_act = 'os.system' is not an activation transformers knows"),
+        ("max_input_length past the positions", P, ["--checkpoint", variant("len", lambda d: _edit_config(
+            d, max_input_length=100_000)), *chk], "config max_input_length = 100000 must be an integer in 2..128"),
+        ("main_pooling without a head", P, ["--checkpoint", variant("main", lambda d: _edit_config(d, main_pooling="max")), *chk],
+         "config main_pooling = 'max' is not one of its poolings"),
+        ("an unknown pooling in poolings", P, ["--checkpoint", variant("pools", lambda d: _edit_config(
+            d, poolings=["cls", "evil"])), *chk], "config poolings = ['cls', 'evil']"),
+        ("2,000 labels", P, ["--checkpoint", variant("labels", lambda d: _edit_config(
+            d, id2label={str(i): str(i) for i in range(2000)})), *chk], "config id2label must map 1..1000 label ids"),
+        ("a 300-character label", P, ["--checkpoint", variant("label", lambda d: _edit_config(
+            d, id2label={"0": "x" * 300, "1": "positive"})), *chk], "config id2label[0] = "),
+        ("manifest [1, 2]", P, ["--checkpoint", variant("manifest_list", lambda d: open(os.path.join(d, "manifest.json"), "w")
+                                                        .write("[1, 2]")), *chk], "is not a manifest"),
+        ("empty manifest with mixed weights", P, ["--checkpoint", variant("manifest_empty", mixed_empty_manifest), *chk],
+         "is not listed in manifest.json"),
+        ("a weights file not in the manifest", P, ["--checkpoint", variant("unlisted", unlisted_heads), *chk],
+         "heads.safetensors is not listed in manifest.json"),
+        ("a weights file with no tensors", P, ["--checkpoint", variant("no_tensors", no_tensors), *chk],
+         "weights do not match its config ({'missing'"),
+        ("a tokenizer larger than vocab_size", P, ["--checkpoint", small_vocab, *chk], "token ids but config vocab_size is"),
+        ("a 50 MB tokenizer.json", P, ["--checkpoint", variant("huge_tok", huge_tokenizer), *chk], "more than the 52,428,800"),
+        ("NaN layer_norm_eps .ckpt", P, ["--checkpoint", os.path.join(w, "nan_eps.ckpt"), *chk], "config layer_norm_eps = nan"),
+        ("train --resume from another run's state", T, other_run + ["--resume"], "is the state of another run (output "),
+        ("pretrain cache without the --seq-len's array, no text", pretrain.cli_main,
+         ["--cache-dir", cache_only, "--seq-len", "16", "--prepare-only"], "has no packed_16.npy and no text was given"),
+        ("pretrain text shorter than one sequence", pretrain.cli_main,
+         ["--cache-dir", os.path.join(w, "cache_short"), "--extra-text", data, "--seq-len", "512", "--vocab-size", "100",
+          "--prepare-only"], "gives no full sequence of --seq-len 512 tokens"),
     ]
 
 

@@ -56,7 +56,8 @@ def plain(model, dm, steps):
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-4)
     warmup = int(0.1 * steps)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
     t, tokens = [], []
     for step, batch in enumerate(dm.train_dataloader()):
         if step == steps:
@@ -101,7 +102,7 @@ def main():
             results[name].append((steps_s, tok_s))
             print(f"round {r + 1} {name:>9}: {steps_s:.2f} steps/s, {tok_s:.0f} real tokens/s (load {os.getloadavg()[0]:.2f})",
                   flush=True)
-    print(f"\n| loop | steps/s (median, min-max) | real tokens/s |\n| --- | ---: | ---: |")
+    print("\n| loop | steps/s (median, min-max) | real tokens/s |\n| --- | ---: | ---: |")
     for name, rows in results.items():
         s, k = [x[0] for x in rows], [x[1] for x in rows]
         print(f"| {name} | {statistics.median(s):.2f} ({min(s):.2f}-{max(s):.2f}) | {statistics.median(k):.0f} |")

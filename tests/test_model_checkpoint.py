@@ -223,3 +223,243 @@ def test_a_foreign_model_type_is_refused_before_transformers_reads_it(tmp_path, 
     with pytest.raises(CheckpointError, match="is a 'evil' model, not ELECTRA"):
         load_classifier(str(folder))
     assert "evil" not in capfd.readouterr().err  # no transformers warning before our one line
+
+
+# ---- issue 26: a hostile checkpoint is refused whole, in one line naming the field, before anything big is built ----
+
+def _copy_with_config(tmp_path, tiny_checkpoint, name="edited", **changes):
+    """A copy of the tiny checkpoint with config.json edited and a manifest that matches: only the content is hostile."""
+    import json
+
+    from electra_demo.checkpoint import write_manifest
+
+    folder = tmp_path / name
+    shutil.copytree(tiny_checkpoint, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.update(changes)
+    (folder / "config.json").write_text(json.dumps(cfg))  # NaN and Infinity written as JSON's usual extensions
+    (folder / "manifest.json").unlink()
+    write_manifest(str(folder))
+    return folder
+
+
+def _refused(source, pattern):
+    with pytest.raises(CheckpointError) as e:
+        load_classifier(str(source))
+    assert "\n" not in str(e.value) and pattern in str(e.value), str(e.value)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("changes, pattern", [
+    ({"layer_norm_eps": float("nan")}, "config layer_norm_eps = nan must be a finite number in (0, 1]"),
+    ({"layer_norm_eps": 0}, "config layer_norm_eps = 0"),
+    ({"hidden_dropout_prob": float("inf")}, "config hidden_dropout_prob = inf must be a finite number"),
+    ({"attention_probs_dropout_prob": 1.5}, "config attention_probs_dropout_prob = 1.5"),
+    ({"initializer_range": float("nan")}, "config initializer_range = nan"),
+    ({"hidden_act": "os.system"}, "config hidden_act = 'os.system' is not an activation transformers knows"),
+    ({"hidden_size": "32"}, "config hidden_size = '32' is outside the supported range"),
+    ({"num_hidden_layers": True}, "config num_hidden_layers = True is outside the supported range"),
+    ({"max_input_length": 100_000}, "config max_input_length = 100000 must be an integer in 2..128"),
+    ({"max_input_length": 1}, "config max_input_length = 1"),
+    ({"main_pooling": "naive_cls"}, "config main_pooling = 'naive_cls' is not one of its poolings"),
+    ({"poolings": ["cls", "evil"]}, "config poolings = ['cls', 'evil'] must be a list of distinct trainable poolings"),
+    ({"poolings": ["cls", "cls"], "main_pooling": "cls"}, "must be a list of distinct trainable poolings"),
+    ({"id2label": {str(i): f"l{i}" for i in range(1001)}}, "config id2label must map 1..1000 label ids to names"),
+    ({"id2label": {"0": "negative", "1": "x" * 201}}, "config id2label[1] = 'xxx"),
+    ({"id2label": {"0": "negative", "1": 7}}, "config id2label[1] = 7 is not a label name"),
+    ({"id2label": {"0": "negative", "5": "positive"}}, "config id2label keys must be the ids 0..1"),
+    ({"num_labels": 10**9}, "config num_labels = 1000000000 is outside the supported range 1..1000"),
+    ({"pad_token_id": 10**6}, "config pad_token_id = 1000000 must be a token id"),
+    ({"is_decoder": True}, "config is_decoder = True is not supported"),
+])
+def test_every_config_field_is_typed_and_bounded(tmp_path, tiny_checkpoint, changes, pattern):
+    _refused(_copy_with_config(tmp_path, tiny_checkpoint, **changes), pattern)
+
+
+def test_a_nan_layer_norm_eps_never_predicts_nan_silently(tmp_path, tiny_checkpoint):
+    """Before issue 26 this folder loaded and every head predicted NaN."""
+    folder = _copy_with_config(tmp_path, tiny_checkpoint, layer_norm_eps=float("nan"))
+    assert "NaN" in (folder / "config.json").read_text()
+    _refused(folder, "layer_norm_eps = nan")
+
+
+@pytest.mark.parametrize("content, pattern", [
+    ("[1, 2]", "is not a manifest (a JSON object of file name -> 64-hex sha256)"),
+    ('{"config.json": 5}', "is not a manifest"),
+    ('{"../config.json": "' + "0" * 64 + '"}', "is not a manifest"),
+    ('{"config.json": "abc"}', "is not a manifest"),
+    ("[[[[[[[[" * 40000, "is not valid JSON"),
+])
+def test_a_manifest_that_is_not_names_to_hashes_is_one_line(tmp_path, tiny_checkpoint, content, pattern):
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_checkpoint, folder)
+    (folder / "manifest.json").write_text(content)
+    _refused(folder, pattern)
+
+
+def test_an_empty_manifest_does_not_let_mixed_weights_load(tmp_path, tiny_checkpoint, tiny_tokenizer):
+    from electra_demo.checkpoint import save_checkpoint
+    from tests.conftest import tiny_classifier
+
+    other = str(tmp_path / "other")
+    save_checkpoint(tiny_classifier(tiny_tokenizer, seed=5), tiny_tokenizer, other)
+    mixed = tmp_path / "mixed"
+    shutil.copytree(tiny_checkpoint, mixed)
+    shutil.copy(os.path.join(other, "model.safetensors"), mixed / "model.safetensors")
+    (mixed / "manifest.json").write_text("{}")
+    _refused(mixed, "is not listed in manifest.json")
+
+
+def test_every_file_but_the_card_must_be_in_the_manifest(tmp_path, tiny_checkpoint, tiny_tokenizer):
+    """A weights file dropped into a folder after export (here: the heads of a cls-only checkpoint) is refused; the
+    model card, README.md, written after export, is not in the manifest and loads; dot files are never read."""
+    import json
+
+    from electra_demo.checkpoint import save_checkpoint
+    from tests.conftest import tiny_classifier
+
+    folder = tmp_path / "card"
+    shutil.copytree(tiny_checkpoint, folder)
+    (folder / "README.md").write_text("# a card written after export\n")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    assert load_classifier(str(folder)).model.poolings == load_classifier(tiny_checkpoint).model.poolings
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["heads.safetensors"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _refused(folder, "heads.safetensors is not listed in manifest.json")
+    cls_only = tmp_path / "cls_only"
+    save_checkpoint(tiny_classifier(tiny_tokenizer, poolings=["cls"]), tiny_tokenizer, str(cls_only))
+    assert not (cls_only / "heads.safetensors").exists()
+    shutil.copy(folder / "heads.safetensors", cls_only / "heads.safetensors")
+    _refused(cls_only, "heads.safetensors is not listed in manifest.json")
+
+
+def _rewrite_weights(folder, state: dict, name="model.safetensors"):
+    from safetensors.torch import save_file
+
+    from electra_demo.checkpoint import write_manifest
+
+    save_file(state, str(folder / name))
+    (folder / "manifest.json").unlink()
+    write_manifest(str(folder))
+
+
+def test_weights_are_matched_from_the_header_before_the_model_is_built(tmp_path, tiny_checkpoint, monkeypatch):
+    """Names, shapes and dtypes come from the safetensors headers and are compared with the state dict the config
+    implies, built on the meta device: a weights file holding no tensors never gets a real model allocated."""
+    from safetensors.torch import load_file
+
+    from electra_demo import checkpoint
+
+    built = []
+    real = checkpoint.ElectraPoolingClassifier
+    monkeypatch.setattr(checkpoint, "ElectraPoolingClassifier", lambda config: built.append(torch.empty(0).device.type)
+                        or real(config))
+    empty = tmp_path / "empty"
+    shutil.copytree(tiny_checkpoint, empty)
+    _rewrite_weights(empty, {})
+    _refused(empty, "weights do not match its config ({'missing': ['classifier.dense.bias'")
+    assert built == ["meta"]  # the expected shapes only
+
+    state = load_file(os.path.join(tiny_checkpoint, "model.safetensors"))
+    wide = tmp_path / "wide"
+    shutil.copytree(tiny_checkpoint, wide)
+    _rewrite_weights(wide, {**state, "classifier.dense.weight": torch.zeros(64, 32)})
+    _refused(wide, "'wrong shape': ['classifier.dense.weight [64, 32] (config: [32, 32])']")
+    ints = tmp_path / "ints"
+    shutil.copytree(tiny_checkpoint, ints)
+    _rewrite_weights(ints, {**state, "classifier.dense.weight": torch.zeros(32, 32, dtype=torch.int32)})
+    _refused(ints, "'wrong dtype': ['classifier.dense.weight I32']")
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_checkpoint, moved)
+    heads = load_file(os.path.join(tiny_checkpoint, "heads.safetensors"))
+    _rewrite_weights(moved, {**heads, "classifier.dense.bias": state["classifier.dense.bias"]}, "heads.safetensors")
+    _refused(moved, "heads.safetensors holds classifier.dense.bias, which belongs in model.safetensors")
+    assert built.count("cpu") == 0
+
+
+def test_the_tokenizer_is_checked_against_vocab_size_before_it_is_read(tmp_path, tiny_checkpoint, tiny_tokenizer, monkeypatch):
+    from electra_demo import checkpoint
+    from electra_demo.checkpoint import save_checkpoint, write_manifest
+    from electra_demo.model import build_classifier
+
+    n = len(tiny_tokenizer) - 10
+    small = build_classifier(preset_config("tiny", n, 128, pad_token_id=0), ["cls"], ["negative", "positive"]).eval()
+    folder = tmp_path / "small"
+    save_checkpoint(small, tiny_tokenizer, str(folder))  # 10 token ids past the embedding matrix
+    monkeypatch.setattr(checkpoint.AutoTokenizer, "from_pretrained", lambda *a, **k: pytest.fail("tokenizer read"))
+    _refused(folder, f"the tokenizer has {len(tiny_tokenizer)} token ids but config vocab_size is {n}")
+    huge = tmp_path / "huge"
+    shutil.copytree(tiny_checkpoint, huge)
+    with open(huge / "tokenizer.json", "r+b") as f:
+        f.truncate(50 * 2**20 + 1)  # sparse: 50 MB + 1 byte of nothing
+    (huge / "manifest.json").unlink()
+    write_manifest(str(huge))
+    _refused(huge, "tokenizer.json is 52,428,801 bytes, more than the 52,428,800")
+
+
+def test_a_lightning_ckpt_gets_the_same_config_checks(tmp_path, tiny_model, tiny_tokenizer, tiny_checkpoint):
+    files = {n: open(os.path.join(tiny_checkpoint, n), encoding="utf-8").read() for n in ("tokenizer.json", "tokenizer_config.json")}
+    sd = {"model." + k: v for k, v in tiny_model.state_dict().items()}
+    cfg = tiny_model.config.to_dict()
+    for name, changes, pattern in (("nan", {"layer_norm_eps": float("nan")}, "config layer_norm_eps = nan"),
+                                   ("act", {"hidden_act": "evil"}, "config hidden_act = 'evil'"),
+                                   ("main", {"main_pooling": "evil"}, "config main_pooling = 'evil'")):
+        torch.save({"state_dict": sd, "electra_demo": {"config": {**cfg, **changes}, "tokenizer_files": files}},
+                   tmp_path / f"{name}.ckpt")
+        _refused(tmp_path / f"{name}.ckpt", pattern)
+    torch.save({"state_dict": {**sd, "model.classifier.dense.weight": torch.zeros(3, 3)},
+                "electra_demo": {"config": cfg, "tokenizer_files": files}}, tmp_path / "shape.ckpt")
+    _refused(tmp_path / "shape.ckpt", "classifier.dense.weight [3, 3] (config: [32, 32])")
+    torch.save({"state_dict": sd, "electra_demo": {"config": cfg, "tokenizer_files": files}}, tmp_path / "good.ckpt")
+    assert load_classifier(str(tmp_path / "good.ckpt")).model.poolings == tiny_model.poolings
+
+
+def _mount_tmpfs(path, size="64k"):
+    """A real small filesystem at `path` (tmpfs, as root); False where the machine does not allow mounting."""
+    import subprocess
+
+    os.makedirs(path, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+def test_a_full_disk_or_read_only_folder_is_one_line_and_keeps_the_old_export(tmp_path, tiny_model, tiny_tokenizer):
+    """On a real 64 kB filesystem, then the same one read-only: one line, and the previous export untouched. safetensors
+    raises its own SafetensorError there, not an OSError."""
+    import subprocess
+
+    from electra_demo.checkpoint import save_checkpoint
+
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk):
+        pytest.skip("mount -t tmpfs is not allowed on this machine (test_a_failed_safetensors_write_is_one_line runs)")
+    try:
+        old = disk / "model"
+        old.mkdir()
+        (old / "weights.txt").write_text("the previous export")
+        with pytest.raises(CheckpointError) as e:
+            save_checkpoint(tiny_model, tiny_tokenizer, str(old), overwrite=True)
+        assert "\n" not in str(e.value) and "No space left on device" in str(e.value), str(e.value)
+        assert "any previous folder there is unchanged" in str(e.value)
+        assert os.listdir(disk) == ["model"] and os.listdir(old) == ["weights.txt"]  # no temporary folder left either
+        assert subprocess.run(["mount", "-o", "remount,ro", str(disk)]).returncode == 0
+        with pytest.raises(CheckpointError, match="Read-only file system") as e:
+            save_checkpoint(tiny_model, tiny_tokenizer, str(old), overwrite=True)
+        assert "\n" not in str(e.value) and (old / "weights.txt").read_text() == "the previous export"
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_a_failed_safetensors_write_is_one_line(tmp_path, tiny_model, tiny_tokenizer, monkeypatch):
+    import transformers.modeling_utils as mu
+    from safetensors import SafetensorError
+
+    from electra_demo.checkpoint import save_checkpoint
+
+    def no_space(*args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(mu, "safe_save_file", no_space)
+    with pytest.raises(CheckpointError, match=r"cannot write the checkpoint .*No space left on device \(os error 28\)"):
+        save_checkpoint(tiny_model, tiny_tokenizer, str(tmp_path / "model"))
+    assert os.listdir(tmp_path) == []  # neither the folder nor a temporary one

@@ -80,8 +80,10 @@ def test_pretrain_run_resume_and_finetune(tmp_path):
                           "--output", str(tmp_path / "ft"), "--log-dir", str(tmp_path / "ftruns"), "--fast-dev-run",
                           "--pooling", "cls", "--accelerator", "cpu"])
     assert "cls" in metrics["per_head"]
-    args = train.build_parser().parse_args(["--train", "t", "--val", "v", "--output", "o", "--backbone", str(tmp_path / "pre")])
-    backbone, _ = train.build_backbone(args, [])
+    args = train.build_parser().parse_args(["--train", "t", "--val", "v", "--output", "o", "--backbone", str(tmp_path / "pre"),
+                                            "--dropout", "0.1"])
+    backbone, _, bert_pooler, source = train.build_backbone(args, [])
+    assert bert_pooler == {} and source == {"kind": "folder", "name": str(tmp_path / "pre")}  # an ELECTRA folder: no BERT pooler
     assert backbone.training and next(backbone.parameters()).dtype == torch.float32  # dropout on for fine-tuning
     assert np.load(tmp_path / "cache" / "packed_32.npy").shape[1] == 32
 
@@ -102,3 +104,40 @@ def test_pretrain_flags_are_checked_up_front(tmp_path, capsys):
             pretrain.cli_main(["--output", str(tmp_path / "o"), "--max-steps", "5", *extra])
         err = capsys.readouterr().err.strip()
         assert e.value.code == 2 and pattern in err and len(err.splitlines()) == 1, err
+
+
+def test_pack_takes_a_text_of_exactly_a_multiple_of_its_batch(tiny_tokenizer):
+    """2,000 texts (pack tokenizes 2,000 at a time) used to end in a tokenizer call on an empty batch."""
+    texts = [s for s, _ in make_rows(pretrain.PACK_BATCH, 4)]
+    arr = pretrain.pack(tiny_tokenizer, texts, 16)
+    assert arr.shape[1] == 16 and len(arr) > 100
+    assert (arr[:, 0] == tiny_tokenizer.cls_token_id).all() and (arr[:, -1] == tiny_tokenizer.sep_token_id).all()
+    assert pretrain.pack(tiny_tokenizer, texts[:3], 64).shape == (0, 64)  # too little text: no row, the right shape
+
+
+def test_the_pretrain_cache_is_keyed_by_its_text(tmp_path, capsys):
+    """A --cache-dir built from other text (or another --vocab-size) is rebuilt, and the run says so in one line;
+    the same text reuses it; no text at all (the GPU machine) uses it as it is."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("\n".join(s + " and then the story goes on for a while" for s, _ in make_rows(300, 5)))
+    b.write_text("\n".join(s + " while the plot keeps going on and on here" for s, _ in make_rows(300, 6)))
+
+    def prepare(*extra):
+        pretrain.main(["--cache-dir", str(tmp_path / "cache"), "--vocab-size", "200", "--seq-len", "16",
+                       "--prepare-only", *extra])
+        out = capsys.readouterr().out.strip().splitlines()
+        summary = json.loads(out[-1])
+        return [line for line in out if line.startswith("pretrain cache:")], {k: summary[k] for k in ("rows", "vocab")}
+
+    said, first = prepare("--corpus", str(a))
+    assert said == []
+    said, again = prepare("--corpus", str(a))
+    assert said == [f"pretrain cache: {tmp_path / 'cache'} reused (same text and tokenizer settings)"] and again == first
+    said, other = prepare("--corpus", str(b))
+    assert said == [f"pretrain cache: {tmp_path / 'cache'} was built from other text; rebuilding it"]
+    key = json.load(open(tmp_path / "cache" / "cache.json"))
+    assert key == pretrain.text_key(pretrain.iter_text(str(b), [], 30_000_000), 200)
+    said, _ = prepare("--corpus", str(b), "--vocab-size", "150")
+    assert said == [f"pretrain cache: {tmp_path / 'cache'} was built with --vocab-size 200; rebuilding it"]
+    said, as_is = prepare()
+    assert said[0].startswith(f"pretrain cache: {tmp_path / 'cache'} used as it is (no text given") and as_is["vocab"] <= 150

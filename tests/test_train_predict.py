@@ -13,6 +13,7 @@ from electra_demo.training import predict, train
 from electra_demo.training.callbacks import ema_avg_fn
 from electra_demo.training.datamodule import BucketBatchSampler
 from electra_demo.training.system import drop_tokens
+from tests.conftest import make_rows, write_tsv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -248,3 +249,138 @@ def test_every_epoch_sees_a_new_batch_order_through_trainer_fit(tiny_data, tmp_p
     assert seen[0] != seen[1] != seen[2] != seen[0]  # three different orders
     flat = [sorted(x for b in seen[e] for x in b) for e in seen]
     assert flat[0] == flat[1] == flat[2]  # ... of the same examples
+
+
+# ---- issue 26: resume finds only its own run, a full disk is one line, predict streams, no formula reaches a sheet ----
+
+def _fails(capsys, cli, argv, pattern):
+    with pytest.raises(SystemExit) as e:
+        cli(argv)
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert pattern in err, err
+    return err
+
+
+def test_resume_state_is_keyed_by_the_whole_output_path(tiny_data, tmp_path):
+    parse = train.build_parser().parse_args
+    logs = ["--log-dir", str(tmp_path / "runs")]  # one log folder for both runs, as with the default
+    a = train.resume_path(parse(_args(tiny_data, tmp_path / "a" / "model", *logs)))
+    b = train.resume_path(parse(_args(tiny_data, tmp_path / "b" / "model", *logs)))
+    assert a != b and os.path.basename(os.path.dirname(a)).startswith("model-")  # the name stays readable
+    relative = parse(_args(tiny_data, os.path.relpath(tmp_path / "a" / "model"), *logs))
+    assert train.resume_path(relative) == a
+
+
+def test_resume_refuses_another_runs_state(tiny_data, tmp_path, capsys):
+    """`--output b/model --resume` used to continue a/model's run when both folders were called model."""
+    logs = ["--log-dir", str(tmp_path / "runs")]
+    args_a = train.build_parser().parse_args(_args(tiny_data, tmp_path / "a" / "model", *logs))
+    argv_b = _args(tiny_data, tmp_path / "b" / "model", *logs, "--resume")
+    args_b = train.build_parser().parse_args(argv_b)
+    last = train.resume_path(args_b)
+    os.makedirs(os.path.dirname(last))
+    torch.save({"state_dict": {}, "electra_demo": {"run": train.run_identity(args_a)}}, last)  # a's state where b's goes
+    err = _fails(capsys, train.cli_main, argv_b, "is the state of another run (output ")
+    assert str(tmp_path / "a" / "model") in err and str(tmp_path / "b" / "model") in err
+    torch.save({"state_dict": {}, "electra_demo": {"run": {**train.run_identity(args_b), "train bytes": 1}}}, last)
+    _fails(capsys, train.cli_main, argv_b, "train bytes 1 there")
+    torch.save({"state_dict": {}, "electra_demo": {}}, last)
+    _fails(capsys, train.cli_main, argv_b, "does not record which run saved it")
+
+
+@pytest.mark.slow
+def test_a_resumed_run_records_and_accepts_its_own_identity(tiny_data, tmp_path):
+    out = tmp_path / "model"
+    argv = _args(tiny_data, out, "--pooling", "cls", "--save-every", "0.0001")
+    train.main(argv + ["--max-steps", "3"])
+    last = train.resume_path(train.build_parser().parse_args(argv))
+    run = torch.load(last, map_location="cpu", weights_only=True)["electra_demo"]["run"]
+    assert run["output"] == str(out) and run["train file"] == str(tiny_data / "train.tsv") and run["backbone"] == "scratch:tiny"
+    train.main(argv + ["--max-steps", "5", "--resume", "--overwrite"])
+    info = load_classifier(str(out)).info
+    assert info["resumed_from"] == last and info["global_step"] == 5
+
+
+def _mount_tmpfs(path, size="64k"):
+    os.makedirs(path, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+def test_train_export_to_a_full_or_read_only_disk_is_one_line_and_keeps_the_old_folder(tiny_data, tmp_path, capsys):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk):
+        pytest.skip("mount -t tmpfs is not allowed on this machine (tests/test_model_checkpoint.py injects the error)")
+    try:
+        old = disk / "model"
+        old.mkdir()
+        (old / "weights.txt").write_text("the previous export")
+        argv = _args(tiny_data, old, "--pooling", "cls", "--fast-dev-run", "--overwrite", "--log-dir", str(tmp_path / "runs"))
+        for pattern in ("No space left on device", "Read-only file system"):
+            if pattern.startswith("Read-only"):
+                assert subprocess.run(["mount", "-o", "remount,ro", str(disk)]).returncode == 0
+            with pytest.raises(SystemExit) as e:
+                train.cli_main(argv)
+            err = capsys.readouterr().err  # Lightning's own log lines come first: the error is the last line
+            assert e.value.code == 2 and "Traceback" not in err, err
+            assert err.strip().splitlines()[-1].startswith("error: cannot write the checkpoint") and pattern in err, err
+            assert os.listdir(old) == ["weights.txt"] and os.listdir(disk) == ["model"]
+            assert (old / "weights.txt").read_text() == "the previous export"
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_predict_streams_the_input_in_chunks_with_the_same_output(tiny_checkpoint, tiny_data, tmp_path, capsys, monkeypatch):
+    """Rows are read, predicted and written CHUNK_ROWS at a time (memory bounded whatever the file's size), and the
+    printed lines, the summary and the --output file are those of the whole file in one piece."""
+    seen = []
+    real = predict.predict_probs
+    monkeypatch.setattr(predict, "predict_probs", lambda model, tok, texts, *a, **k: seen.append(len(texts)) or
+                        real(model, tok, texts, *a, **k))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("".join(f"{s}\n" for s, _ in make_rows(25, 3)))
+    runs = {}
+    for chunk in (7, 4096):
+        monkeypatch.setattr(predict, "CHUNK_ROWS", chunk)
+        for source in (tiny_data / "dev.tsv", plain):
+            seen.clear()
+            out = tmp_path / f"{chunk}-{source.name}.csv"
+            summary = predict.main(["--checkpoint", tiny_checkpoint, "--input", str(source), "--output", str(out),
+                                    "--precision", "fp32", "--batch-size", "1"])  # batches of one: the same sums either way
+            runs[chunk, source.name] = (summary, capsys.readouterr().out, out.read_text())
+            n = summary["n"]
+            assert seen == ([7] * (n // 7) + [n % 7] if chunk == 7 else [n])  # never more than a chunk at once
+    for name in ("dev.tsv", "plain.txt"):
+        assert runs[7, name] == runs[4096, name]
+    assert runs[7, "dev.tsv"][0]["n"] == 60 and len(runs[7, "dev.tsv"][2].splitlines()) == 61
+    assert len(runs[7, "plain.txt"][1].splitlines()) == 11  # ten predictions shown, then the JSON summary
+
+
+def test_formula_cells_are_escaped_in_prediction_files(tmp_path, tiny_tokenizer):
+    """OWASP CSV injection: a cell starting with = + - @ tab or CR gets a leading ' in every .csv/.tsv we write,
+    sentences and label names alike (a label comes from a checkpoint's config); numbers stay numbers."""
+    import csv
+
+    from electra_demo.checkpoint import save_checkpoint
+    from electra_demo.data import spreadsheet_safe
+    from electra_demo.model import build_classifier, preset_config
+
+    assert [spreadsheet_safe(v) for v in ("=1+2", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "-0.5", "+3e-4", "1.0")] == \
+        ["'=1+2", "+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "plain", "-0.5", "+3e-4", "1.0"]  # numbers stay
+    cfg = preset_config("tiny", len(tiny_tokenizer), 128, pad_token_id=tiny_tokenizer.pad_token_id)
+    model = build_classifier(cfg, ["cls"], ["=HYPERLINK(\"http://x\")", "@evil"]).eval()
+    folder = str(tmp_path / "ckpt")
+    save_checkpoint(model, tiny_tokenizer, folder)
+    sentences = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)*cmd", "a fine film", "-0.5"]
+    data = write_tsv(tmp_path / "in.tsv", [(s, i % 2) for i, s in enumerate(sentences)])
+    for ext in ("csv", "tsv"):
+        out = tmp_path / f"out.{ext}"
+        predict.main(["--checkpoint", folder, "--input", data, "--output", str(out)])
+        with open(out, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f, delimiter="," if ext == "csv" else "\t", quoting=csv.QUOTE_MINIMAL if ext == "csv"
+                                   else csv.QUOTE_NONE))
+        assert [r[0] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(1+1)*cmd", "a fine film", "-0.5"]
+        assert rows[0][2:4] == ["p_=HYPERLINK(\"http://x\")", "p_@evil"]  # the header's cells start with p_
+        assert {r[-1] for r in rows[1:]} == {"'=HYPERLINK(\"http://x\")", "'@evil"}
+        assert all(c[0] not in "=+-@\t\r" for r in rows for c in r if c and not c.lstrip("-").replace(".", "").isdigit())

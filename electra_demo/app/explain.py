@@ -140,7 +140,7 @@ class Follow:
 
 def api_endpoints(classifier, more: list) -> list:
     """The text -> JSON endpoints [(fn, api_name, event kwargs)]: /predict, /explain, /shapes, /pooling, /compare,
-    and the tabs' own (`more`). Registered on the page and on the light API (common.light_api)."""
+    and the tabs' own (`more`). Registered on the page and on the light API (server.light_api)."""
 
     def predict(text: str) -> dict:
         """Class probabilities of the main head."""

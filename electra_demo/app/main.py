@@ -24,9 +24,14 @@ def parse_args(argv=None):
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now. SO_REUSEADDR, as uvicorn binds: a port whose last server just
+    stopped (connections left in TIME_WAIT for ~60 s) is free; one with a listener is not. Not on Windows, where the
+    flag would let a second listener share the port."""
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -48,8 +53,8 @@ def main(argv=None):
 
     with startup():  # imports, model, page: ~900k long-lived objects, made without collector passes over them
         demo, api = build(args)
-        from .common import launch_kwargs
         from .page import CSS, HEAD
+        from .server import launch_kwargs
 
         served = launch_kwargs(demo, api, CSS, HEAD)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **served)
@@ -69,9 +74,10 @@ def build(args):
     import torch
 
     from ..checkpoint import load_classifier  # imported here so --help is instant
-    from .common import CONCURRENCY, light_api
+    from .common import CONCURRENCY
     from .models import Models, find_checkpoints, name_of
     from .page import build_demo
+    from .server import light_api
 
     # CONCURRENCY model calls run at once; each gets its share of the cores (2 cores, 2 calls: one thread each),
     # so concurrent requests never oversubscribe the CPU; Gradio's event loop needs little besides.

@@ -7,7 +7,6 @@ per keystroke on a shared 2-core server, and a projected view never changes unde
 The URL carries the sentence, the tab and the controls, so a link reopens the same view.
 """
 import os
-import re
 import tempfile
 
 import gradio as gr
@@ -18,7 +17,7 @@ from ..lab.explain import MAX_CHARS
 from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, add_endpoints, explained, user_errors, when_explained
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, user_errors, when_explained
 from .dataset import dataset_tab
 from .explain import api_endpoints, code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, shapes_tab
 from .layer_grid import layer_tab
@@ -26,6 +25,7 @@ from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
 from .models import Models
 from .padding import padding_tab
 from .pooler_output import pooler_tab
+from .server import add_endpoints
 
 EXAMPLES = [
     "A gripping, beautifully acted film with a story that stays with you.",
@@ -36,7 +36,6 @@ EXAMPLES = [
 EXAMPLE_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples",
                             "reviews.tsv")
 STALE = ("**The views still show the last explained sentence.** Press Enter or Explain to show this one.")
-URL_KEYS = ("sentence", "tab", "layer", "b", "pads", "pooling", "model")  # query parameters of a shareable link
 
 CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
@@ -81,10 +80,6 @@ window.electraResize = () => {  // plots drawn in a hidden tab come back at the 
   }, t);
 };
 </script>"""
-
-
-def slug(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def restore(params: dict, L: int, tabs: list[str]) -> dict:
@@ -182,16 +177,21 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
 
         @user_errors
         def export_files(text_: str, model: str):
-            """The explanation as JSON and the pooled vectors as CSV, as two files to download."""
+            """The explanation as JSON and the pooled vectors as CSV, two files that stand alone (sentence, model,
+            source, version, time, named shapes inside; the sentence's slug and the model in their names)."""
+            import datetime
             import json
 
             expl = explained(models, model, text_)
+            name = model or models.first_name
+            source = os.path.basename(os.path.normpath(models.get(model).source))  # no server path in the file
+            created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             folder = tempfile.mkdtemp(prefix="electra-export-")
-            paths = [os.path.join(folder, "explanation.json"), os.path.join(folder, "pooled_vectors.csv")]
+            paths = [os.path.join(folder, n) for n in views.export_names(expl, name)]
             with open(paths[0], "w", encoding="utf-8") as f:
-                json.dump(views.to_json(expl), f, ensure_ascii=False)
+                json.dump(views.export_json(expl, name, source, created), f, ensure_ascii=False)
             with open(paths[1], "w", encoding="utf-8") as f:
-                f.write(views.pooled_csv(expl))
+                f.write(views.pooled_csv(expl, name))
             return gr.File(paths, visible=True)
 
         sync_js = ("(s, l, b, p, q, m) => { window.electraSync({sentence: s, layer: l, b: b, pads: p, pooling: q, "
@@ -262,7 +262,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                          api_visibility="private")
         explain_chain(pre=load)
         load.then(dataset.fill, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
-        demo.json_api = api_endpoints(classifier, apis + [a for lab in labs for a in lab.api])  # also common.light_api
+        demo.json_api = api_endpoints(classifier, apis + [a for lab in labs for a in lab.api])  # also server.light_api
         add_endpoints(demo.json_api)
     demo.queue(max_size=QUEUE_SIZE)
     return demo

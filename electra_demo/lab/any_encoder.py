@@ -24,6 +24,7 @@ from transformers import (
 
 from .. import pooling
 from ..errors import CheckpointError
+from ..model import MAX_LENGTH
 from .explain import check_text
 
 # What each architecture's own sequence-classification head reads, in words.
@@ -92,7 +93,7 @@ def _shape(v) -> str:
 
 
 @torch.no_grad()
-def encoder_trace(enc: EncoderModel, text: str, max_length: int = 128) -> EncoderTrace:
+def encoder_trace(enc: EncoderModel, text: str, max_length: int = MAX_LENGTH) -> EncoderTrace:
     text = check_text(text)
     batch = enc.tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
     mask = batch["attention_mask"]  # (1, T)

@@ -21,6 +21,7 @@ import torch
 from ..checkpoint import LoadedModel
 from ..data import pad_batch, read_labelled, tokenize
 from ..errors import DataError
+from ..model import MAX_LENGTH
 
 MAX_ROWS = 2000
 MAX_BYTES = 2_000_000
@@ -75,7 +76,7 @@ def check_file(path: str, name: str | None = None) -> str:
 
 
 @torch.no_grad()
-def pooled_dataset(model, tokenizer, texts, max_length=128, batch_size=64, progress=None):
+def pooled_dataset(model, tokenizer, texts, max_length=MAX_LENGTH, batch_size=64, progress=None):
     """({pooling: (N, H)} vectors, {head: (N, C)} probabilities), batches sorted by length."""
     model.eval()
     ids = tokenize(tokenizer, texts, max_length)

@@ -24,6 +24,7 @@ from .. import pooling
 from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
+from ..torch_adapter import tensor_version
 
 MAX_CHARS = 20_000  # longer text is rejected before tokenizing (the API bypasses the textbox's limit)
 
@@ -181,7 +182,7 @@ class _Plan:
     def stacked(self):
         """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C)) of every trained head, stacked again when a head
         weight changed in place (an optimizer step, load_state_dict) or was replaced (`.data = ...`)."""
-        key = [(t.data_ptr(), t._version) for t in self.params]
+        key = [(t.data_ptr(), tensor_version(t)) for t in self.params]
         if key != self.key:
             with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable in any later mode
                 w1, b1, w2, b2 = (torch.stack(self.params[k::4]) for k in range(4))
@@ -191,7 +192,7 @@ class _Plan:
 
 def _submodules(model) -> tuple:
     """The modules a _Plan reads (heads and learned poolers); a tuple compares them by identity."""
-    return (model._modules.get("classifier"), *model.heads._modules.values(), *model.poolers._modules.values())
+    return (getattr(model, "classifier", None), *model.heads.values(), *model.poolers.values())
 
 
 def _plan(model) -> _Plan:

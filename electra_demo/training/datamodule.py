@@ -13,6 +13,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..data import make_collate, tokenize
+from ..model import MAX_LENGTH
+from .lightning_adapter import batches_trained_this_epoch
 
 
 class EpochSeed:
@@ -107,7 +109,7 @@ class ResumableBatches(pl.LightningDataModule):
         """Saved in every Lightning checkpoint: the epoch under way and how many of its batches were trained."""
         if self.trainer is None:
             return {}
-        epoch, trained = self.trainer.current_epoch, self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        epoch, trained = self.trainer.current_epoch, batches_trained_this_epoch(self.trainer)
         if trained >= self.trainer.num_training_batches:  # the epoch is over: the next one, from its start
             epoch, trained = epoch + 1, 0
         return {"epoch": epoch, "batches": trained}
@@ -136,7 +138,7 @@ class TextDataModule(ResumableBatches):
     """Tokenized (texts, label ids) for training and validation, served in length-bucketed batches."""
 
     def __init__(self, tokenizer, train: tuple[list[str], list[int]], val: tuple[list[str], list[int]],
-                 batch_size: int = 32, max_length: int = 128, seed: int = 0):
+                 batch_size: int = 32, max_length: int = MAX_LENGTH, seed: int = 0):
         super().__init__()
         self.tokenizer, self.batch_size, self.max_length, self.seed = tokenizer, batch_size, max_length, seed
         self.train_data, self.val_data = train, val

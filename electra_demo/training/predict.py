@@ -4,9 +4,10 @@
   electra-demo predict --checkpoint checkpoints/my-model --input sentences.txt --precision fp32
 
 Writes the predicted label and class probabilities of the main head per row (.tsv or .csv, by the
-extension; `read_rows` reads the file back to the same sentences). When the file has labels, reports
+extension; `read_rows` reads the file back to the same sentences, except that a cell starting like a spreadsheet
+formula, = + - @ tab CR, is written with a leading ' so that it never runs). When the file has labels, reports
 accuracy overall (main head) and per pooling head; without labels only the main head runs. The last
-stdout line is JSON.
+stdout line is JSON. The input is streamed CHUNK_ROWS rows at a time: memory does not grow with the file.
 
 --precision: fp32 (exact), bf16 (autocast; fast where the CPU does bf16 natively: AVX512-BF16 or AMX),
 int8 (dynamic quantization of the Linear layers), or auto (the default): where the CPU has native bf16,
@@ -14,6 +15,7 @@ bf16 with every near tie (top two probabilities of a head within TIE_MARGIN) com
 the labels are fp32's; plain fp32 elsewhere.
 """
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -21,12 +23,14 @@ import os
 import torch
 
 from ..checkpoint import load_classifier
-from ..data import label_ids, pad_batch, read_rows, tokenize
+from ..data import label_ids, pad_batch, read_chunks, spreadsheet_safe, tokenize
 from ..errors import DataError, InputError, run_cli
+from ..model import MAX_LENGTH
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 BATCH_SIZE = 128  # sentences per forward pass; batches are length-sorted, so padding stays small
 TIE_MARGIN = 0.02  # auto: a head whose top two bf16 probabilities are closer than this is computed again in fp32
+CHUNK_ROWS = 4096  # rows read, predicted and written at a time: memory stays bounded whatever the input's size
 
 
 def native_bf16() -> bool:
@@ -60,7 +64,7 @@ def quantized(model):
     return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def predict_probs(model, tokenizer, texts: list[str], max_length: int = 128, batch_size: int = BATCH_SIZE,
+def predict_probs(model, tokenizer, texts: list[str], max_length: int = MAX_LENGTH, batch_size: int = BATCH_SIZE,
                   heads: list[str] | None = None, precision: str = "fp32") -> dict[str, torch.Tensor]:
     """{pooling: (N, C) float32 probabilities} for the heads named in `heads` (default: every trained head).
 
@@ -97,28 +101,37 @@ def _probs(model, ids, pad_id, batch_size, heads, bf16):
     return out
 
 
-def evaluate(model, tokenizer, texts, labels, max_length=128, batch_size=BATCH_SIZE, precision="fp32") -> dict:
+def evaluate(model, tokenizer, texts, labels, max_length=MAX_LENGTH, batch_size=BATCH_SIZE, precision="fp32") -> dict:
     probs = predict_probs(model, tokenizer, texts, max_length, batch_size, precision=precision)
     y = torch.tensor(labels)
     per_head = {p: round((pr.argmax(-1) == y).float().mean().item(), 4) for p, pr in probs.items()}
     return {"accuracy": per_head[model.main_pooling], "per_head": per_head, "n": len(labels)}
 
 
-def write_predictions(path: str, header: list[str], rows: list[list[str]]):
-    """A .csv (quoted where needed) or .tsv (no quoting: a tab or newline inside a sentence is refused), written to a
-    temporary file beside `path` and renamed over it, so `path` is the old file or the whole new one."""
+@contextlib.contextmanager
+def prediction_file(path: str, header: list[str]):
+    """Yield write(rows) for a .csv (quoted where needed) or .tsv (no quoting: a tab or newline inside a sentence is
+    refused) written to a temporary file beside `path` and renamed over it when the block ends, so `path` is the old
+    file or the whole new one. Every cell goes through data.spreadsheet_safe: text a spreadsheet would run as a formula
+    (=, +, -, @, tab, CR first) gets a leading single quote."""
     tsv = not path.lower().endswith(".csv")
-    if tsv:
-        for i, row in enumerate(rows, start=2):
-            if any(c in row[0] for c in "\t\r\n"):
-                raise DataError(f"row {i - 1}: the sentence contains a tab or line break, which a .tsv cannot hold",
-                                cli="write a .csv instead (--output preds.csv)")
     tmp = f"{path}.tmp-{os.getpid()}"
+    written = 0
+
+    def write(rows: list[list[str]]):
+        nonlocal written
+        for row in rows:
+            written += 1
+            if tsv and any(c in row[0] for c in "\t\r\n"):
+                raise DataError(f"row {written}: the sentence contains a tab or line break, which a .tsv cannot hold",
+                                cli="write a .csv instead (--output preds.csv)")
+            w.writerow([spreadsheet_safe(cell) for cell in row])
+
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None) if tsv else csv.writer(f)
-            w.writerow(header)
-            w.writerows(rows)
+            w.writerow([spreadsheet_safe(cell) for cell in header])
+            yield write
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -146,28 +159,38 @@ def main(argv=None):
         if not args.overwrite:
             raise DataError(f"{args.output} already exists", cli="pass --overwrite to replace it")
     clf = load_classifier(args.checkpoint)
-    texts, raw, lines = read_rows(args.input, args.text_column, args.label_column)
-    gold = label_ids(raw, clf.labels, args.input, lines) if raw is not None else None
     model = quantized(clf.model) if precision == "int8" else clf.model
-    heads = None if gold is not None else [clf.main_pooling]  # every head when there are labels to score them
-    probs = predict_probs(model, clf.tokenizer, texts, clf.max_length, args.batch_size, heads, precision)
-    main_probs = probs[clf.main_pooling]  # (N, C)
-    pred = main_probs.argmax(-1)
-    if args.output:
-        header = ["sentence", "prediction"] + [f"p_{name}" for name in clf.labels] + (["label"] if gold else [])
-        k, pr = pred.tolist(), main_probs.tolist()
-        rows = [[t, clf.labels[k[i]]] + [f"{v:.4f}" for v in pr[i]] + ([clf.labels[gold[i]]] if gold else [])
-                for i, t in enumerate(texts)]
-        write_predictions(args.output, header, rows)
-    summary = {"n": len(texts), "checkpoint": clf.source, "head": clf.main_pooling, "precision": precision}
-    if gold is not None:
-        y = torch.tensor(gold)
-        per_head = {p: round((pr.argmax(-1) == y).float().mean().item(), 4) for p, pr in probs.items()}
+    n, correct, shown = 0, {}, []  # rows so far, correct predictions per head, the first rows (unlabelled input)
+    with contextlib.ExitStack() as stack:
+        write = None
+        for (texts, raw, lines), has_labels in read_chunks(args.input, args.text_column, args.label_column,
+                                                           chunk_size=CHUNK_ROWS):
+            gold = label_ids(raw, clf.labels, args.input, lines) if has_labels else None
+            heads = None if gold is not None else [clf.main_pooling]  # every head when there are labels to score them
+            probs = predict_probs(model, clf.tokenizer, texts, clf.max_length, args.batch_size, heads, precision)
+            main_probs = probs[clf.main_pooling]  # (N, C)
+            pred = main_probs.argmax(-1).tolist()
+            if args.output:
+                if write is None:
+                    header = ["sentence", "prediction"] + [f"p_{name}" for name in clf.labels] + (["label"] if gold else [])
+                    write = stack.enter_context(prediction_file(args.output, header))
+                write([[t, clf.labels[k]] + [f"{v:.4f}" for v in pr] + ([clf.labels[gold[i]]] if gold else [])
+                       for i, (t, k, pr) in enumerate(zip(texts, pred, main_probs.tolist()))])
+            if gold is not None:
+                y = torch.tensor(gold)
+                for p, pr in probs.items():
+                    correct[p] = correct.get(p, 0) + int((pr.argmax(-1) == y).sum())
+            shown += list(zip(texts[: 10 - len(shown)], pred))
+            n += len(texts)
+    summary = {"n": n, "checkpoint": clf.source, "head": clf.main_pooling, "precision": precision}
+    if correct:
+        # float32 like a tensor's mean over the rows: the same rounding as when the whole file was one tensor
+        per_head = {p: round((torch.tensor(float(c)) / n).item(), 4) for p, c in correct.items()}
         summary.update(accuracy=per_head[clf.main_pooling], per_head=per_head)
         for name, acc in per_head.items():
             print(f"{name:>14}: {acc:.4f}{'  (main head)' if name == clf.main_pooling else ''}")
     else:
-        for t, k in list(zip(texts, pred.tolist()))[:10]:
+        for t, k in shown:
             print(f"{clf.labels[k]:>10}  {t}")
     print(json.dumps(summary))
     return summary

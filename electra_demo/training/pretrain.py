@@ -10,6 +10,7 @@ Resumable: --resume continues from <log-dir>/pretrain/last.ckpt.
 import argparse
 import glob
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -55,6 +56,10 @@ def iter_text(corpus: str | None, extra: list[str], max_chars: int, extra_repeat
                         return
 
 
+PACK_BATCH = 2000  # texts tokenized at a time
+CACHE_KEY = "cache.json"  # in --cache-dir: the text's sha256 and the tokenizer settings the cache was built from
+
+
 def pack(tokenizer, texts, seq_len: int) -> np.ndarray:
     """Concatenate token streams into rows [CLS] t1 .. t_{seq_len-2} [SEP]; returns (N, seq_len) uint16/int32."""
     body = seq_len - 2
@@ -72,11 +77,12 @@ def pack(tokenizer, texts, seq_len: int) -> np.ndarray:
 
     for t in texts:
         batch.append(t)
-        if len(batch) == 2000:
+        if len(batch) == PACK_BATCH:
             flush()
-    flush()
+    if batch:  # a text of exactly k * PACK_BATCH rows has nothing left here (the tokenizer refuses an empty batch)
+        flush()
     dtype = np.uint16 if len(tokenizer) < 65536 else np.int32
-    return np.asarray(rows, dtype=dtype)
+    return np.asarray(rows, dtype=dtype).reshape(len(rows), seq_len)
 
 
 def unigram_entropy(arr: np.ndarray, vocab_size: int) -> float:
@@ -138,19 +144,67 @@ class PretrainSystem(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
+def text_key(texts, vocab_size: int) -> dict:
+    """What a cache depends on: the text (sha256 over its lines, in order) and the tokenizer settings."""
+    h, n = hashlib.sha256(), 0
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\n")
+        n += 1
+    return {"text_sha256": h.hexdigest(), "texts": n, "vocab_size": vocab_size, "tokenizer": "train_wordpiece"}
+
+
+def _cached_key(cache_dir: str) -> dict | None:
+    try:
+        key = json.load(open(os.path.join(cache_dir, CACHE_KEY), encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return key if isinstance(key, dict) else None
+
+
 def prepare_data(args):
-    """Tokenizer + packed array, cached in --cache-dir so reruns (and the GPU machine) skip this."""
+    """Tokenizer + packed array, cached in --cache-dir so reruns (and the GPU machine) skip this. The cache records
+    the text's hash and the tokenizer settings: given text that differs, it is rebuilt (said in one line); given no
+    text (--cache-dir alone, as on the GPU machine), it is used as it is."""
     os.makedirs(args.cache_dir, exist_ok=True)
     arr_path = os.path.join(args.cache_dir, f"packed_{args.seq_len}.npy")
-    if os.path.exists(os.path.join(args.cache_dir, "tokenizer.json")) and os.path.exists(arr_path):
+    has_tokenizer = os.path.exists(os.path.join(args.cache_dir, "tokenizer.json"))
+    cached = _cached_key(args.cache_dir) if has_tokenizer else None
+    if not args.corpus and not args.extra_text and has_tokenizer:
+        if not os.path.exists(arr_path):
+            raise DataError(f"the cache {args.cache_dir} has no packed_{args.seq_len}.npy and no text was given to build it",
+                            cli="pass --corpus/--extra-text, or the cache's --seq-len")
+        print(f"pretrain cache: {args.cache_dir} used as it is (no text given; built from "
+              f"{(cached or {}).get('texts', 'an unrecorded number of')} texts, vocabulary {(cached or {}).get('vocab_size', '?')})",
+              flush=True)
         return AutoTokenizer.from_pretrained(args.cache_dir), np.load(arr_path)
+    key = text_key(iter_text(args.corpus, args.extra_text, args.max_chars, args.extra_repeat), args.vocab_size)
+    if cached == key:
+        tok = AutoTokenizer.from_pretrained(args.cache_dir)
+        if os.path.exists(arr_path):
+            print(f"pretrain cache: {args.cache_dir} reused (same text and tokenizer settings)", flush=True)
+            return tok, np.load(arr_path)
+    else:
+        if has_tokenizer:
+            why = ("was built before caches recorded their text" if cached is None else
+                   "was built from other text" if cached.get("text_sha256") != key["text_sha256"] else
+                   f"was built with --vocab-size {cached.get('vocab_size')}")
+            print(f"pretrain cache: {args.cache_dir} {why}; rebuilding it", flush=True)
+        for name in os.listdir(args.cache_dir):  # the old cache's arrays: packed with the old tokenizer
+            if name.startswith("packed_") and name.endswith(".npy") or name == CACHE_KEY:
+                os.remove(os.path.join(args.cache_dir, name))
+        tok = None
     texts = list(iter_text(args.corpus, args.extra_text, args.max_chars, args.extra_repeat))
     if not texts:
         raise DataError("no pretraining text found; pass --corpus DIR_OR_FILE and/or --extra-text FILE")
-    tok = train_wordpiece(texts, args.vocab_size)
+    if tok is None:
+        tok = train_wordpiece(texts, args.vocab_size)
+        tok.save_pretrained(args.cache_dir)
     arr = pack(tok, texts, args.seq_len)
-    tok.save_pretrained(args.cache_dir)
+    if not len(arr):
+        raise DataError(f"the text gives no full sequence of --seq-len {args.seq_len} tokens; add text or lower --seq-len")
     np.save(arr_path, arr)
+    with open(os.path.join(args.cache_dir, CACHE_KEY), "w", encoding="utf-8") as f:
+        json.dump(key, f, indent=1)
     return tok, arr
 
 
@@ -160,7 +214,9 @@ def main(argv=None):
     p.add_argument("--extra-text", nargs="*", default=[], help="TSV/CSV/text files whose sentences are added (unlabeled)")
     p.add_argument("--extra-repeat", type=int, default=1, help="how many times the --extra-text sentences are used")
     p.add_argument("--max-chars", type=int, default=30_000_000, help="corpus characters to read")
-    p.add_argument("--cache-dir", default="work/pretrain-cache", help="tokenizer + packed .npy cache (reused when present)")
+    p.add_argument("--cache-dir", default="work/pretrain-cache",
+                   help="tokenizer + packed .npy cache: reused for the same text and --vocab-size, rebuilt for other text, "
+                        "used as it is when no text is given")
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--preset", choices=list(PRESETS), default="mini")
     p.add_argument("--seq-len", type=int, default=64)

@@ -32,11 +32,12 @@ class ClassifierSystem(pl.LightningModule):
 
     def __init__(self, model: ElectraPoolingClassifier, lr: float = 1e-4, weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, tokenizer_files: dict | None = None, token_dropout: float = 0.0,
-                 drop_id: int = 0, keep_ids: list[int] | None = None):
+                 drop_id: int = 0, keep_ids: list[int] | None = None, run: dict | None = None):
         super().__init__()
         self.model = model
         self.tokenizer_files = tokenizer_files or {}
-        self.save_hyperparameters(ignore=["model", "tokenizer_files"])  # plain values only
+        self.identity = dict(run or {})  # the run's identity (output, backbone, train file): --resume checks it
+        self.save_hyperparameters(ignore=["model", "tokenizer_files", "run"])  # plain values only
         C = model.config.num_labels
         self.val_acc = torch.nn.ModuleDict({p: MulticlassAccuracy(num_classes=C, average="micro") for p in model.poolings})
         self.val_acc_heads_mean = MeanMetric()
@@ -85,7 +86,7 @@ class ClassifierSystem(pl.LightningModule):
         """Under max_time: horizon = steps done + the time left / measured seconds per step (never past the step bound)."""
         step = self.trainer.global_step
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
-        if timer is None or timer._duration is None or step < self.RESCHEDULE_EVERY or step % self.RESCHEDULE_EVERY:
+        if timer is None or timer.time_remaining("train") is None or step < self.RESCHEDULE_EVERY or step % self.RESCHEDULE_EVERY:
             return
         per_step = timer.time_elapsed("train") / step
         bound = max(1, int(self.trainer.estimated_stepping_batches))
@@ -107,7 +108,7 @@ class ClassifierSystem(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint):
         """Make the .ckpt self-describing with plain types only, so weights_only=True loading works."""
         checkpoint["electra_demo"] = {"config": self.model.config.to_dict(), "tokenizer_files": self.tokenizer_files,
-                                      "horizon": self.horizon}
+                                      "horizon": self.horizon, "run": self.identity}
 
     def on_load_checkpoint(self, checkpoint):
         self.horizon = int(checkpoint.get("electra_demo", {}).get("horizon", self.horizon))

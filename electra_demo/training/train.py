@@ -8,6 +8,7 @@ Interrupted (Ctrl+C, SIGTERM)? The best weights so far are exported, marked inte
 """
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -27,7 +28,7 @@ from ..backbone import INSTALL_HINT, PACKAGE, describe, package_folder, transpla
 from ..checkpoint import LIMITS, load_classifier, looks_like_hub_id, read_ckpt, save_checkpoint
 from ..data import labels_path, load_label_names, read_labelled, split_stratified
 from ..errors import CheckpointError, InputError, run_cli
-from ..model import PRESETS, build_classifier, preset_config
+from ..model import MAX_LENGTH, PRESETS, build_classifier, preset_config
 from ..pooling import parse_poolings
 from ..tokenizer import train_wordpiece
 from .callbacks import EpochPatience, Interruption, PlainProgress, ema_avg_fn, stop_reason
@@ -105,7 +106,7 @@ def build_parser():
     d.add_argument("--labels", default=None,
                    help="labels.json naming the ids ({\"0\": \"negative\", ...}); default: the one beside --train, "
                         "else the values found in the label column")
-    d.add_argument("--max-length", type=int, default=128, help="tokens per input (longer inputs are truncated)")
+    d.add_argument("--max-length", type=int, default=MAX_LENGTH, help="tokens per input (longer inputs are truncated)")
     d.add_argument("--batch-size", type=int, default=32, help="examples per step")
     m = p.add_argument_group("model")
     src = m.add_mutually_exclusive_group()
@@ -355,9 +356,32 @@ def check_args(args):
 
 
 def resume_path(args) -> str:
-    """Where the resumable last.ckpt of the run exporting to --output lives."""
-    name = re.sub(r"[^\w.-]", "_", os.path.basename(os.path.abspath(args.output)))
-    return os.path.join(args.log_dir, "train", "resume", name, "last.ckpt")
+    """Where the resumable last.ckpt of the run exporting to --output lives: keyed by the whole absolute --output path
+    (its last name, readable, + a hash of the path), so b/model never finds a/model's state."""
+    out = os.path.abspath(args.output)
+    name = re.sub(r"[^\w.-]", "_", os.path.basename(out))
+    key = hashlib.sha256(os.fsencode(out)).hexdigest()[:12]
+    return os.path.join(args.log_dir, "train", "resume", f"{name}-{key}", "last.ckpt")
+
+
+def run_identity(args) -> dict:
+    """What makes a run this run, stored in its .ckpt (plain values): --resume refuses another run's state."""
+    train = os.path.abspath(args.train)
+    return {"output": os.path.abspath(args.output), "backbone": args.backbone or f"scratch:{args.preset or 'mini'}",
+            "train file": train, "train bytes": os.path.getsize(train) if os.path.isfile(train) else None}
+
+
+def check_same_run(ckpt: dict, args, path: str):
+    """InputError naming what differs when the .ckpt at `path` was saved by another run than the one `args` describe."""
+    stored = (ckpt.get("electra_demo") or {}).get("run") if isinstance(ckpt.get("electra_demo"), dict) else None
+    if not isinstance(stored, dict):
+        raise InputError(f"{path} does not record which run saved it; refusing to resume from it",
+                         cli="start the run again without --resume (or with another --output)")
+    here = run_identity(args)
+    differ = [f"{k} {stored.get(k)!r} there, {v!r} here" for k, v in here.items() if stored.get(k) != v]
+    if differ:
+        raise InputError(f"{path} is the state of another run ({'; '.join(differ)}); refusing to resume it",
+                         cli="resume with the run's own flags and data, or start again without --resume")
 
 
 def choose_main_head(per_head: dict, current: str) -> str:
@@ -397,7 +421,8 @@ def main(argv=None):
         if not os.path.exists(last_path):
             raise InputError(f"nothing to resume: {last_path} does not exist (no earlier run exported to {args.output} "
                              f"with --log-dir {args.log_dir})")
-        read_ckpt(last_path)  # refuses an unsafe or unreadable file with one line before Lightning touches it
+        # refuses an unsafe or unreadable file, or another run's state, with one line before Lightning touches it
+        check_same_run(read_ckpt(last_path), args, last_path)
         resumed = load_classifier(last_path)
         names, names_from = resumed.labels, f"the run being resumed ({last_path})"
     else:
@@ -433,13 +458,15 @@ def main(argv=None):
     if args.token_dropout and drop_id is None:
         raise InputError("--token-dropout needs a [MASK] or [UNK] token and this tokenizer has neither; drop the flag")
     system = ClassifierSystem(model, args.lr, args.weight_decay, args.warmup_ratio, tokenizer_files(tok),
-                              args.token_dropout, drop_id, list(tok.all_special_ids))
+                              args.token_dropout, drop_id, list(tok.all_special_ids), run=run_identity(args))
     dm = TextDataModule(tok, (train_texts, train_labels), (val_texts, val_labels), args.batch_size, args.max_length, args.seed)
     args.max_steps, args.max_epochs, args.val_check_interval = recipe_bounds(
         len(train_texts), args.batch_size, args.max_steps, args.max_epochs, args.val_check_interval, args.target_steps)
-    print(f"schedule: {args.max_steps if args.max_steps > 0 else 'no step bound'} steps, at most {args.max_epochs} epochs "
-          f"of {math.ceil(len(train_texts) / args.batch_size)} batches, validation every {args.val_check_interval:.3g} "
-          "epoch", flush=True)
+    per_epoch = math.ceil(len(train_texts) / args.batch_size)
+    steps = f"{args.max_steps} steps" if args.max_steps > 0 else f"{args.max_epochs * per_epoch} steps (the epoch bound)"
+    print(f"schedule: {steps}, at most {args.max_epochs} epochs of {per_epoch} batches, validation every "
+          f"{args.val_check_interval:.3g} epoch ({args.start} recipe: lr {args.lr}, dropout {args.dropout}, word dropout "
+          f"{args.token_dropout}, EMA {args.ema or 'off'})", flush=True)
     monitor = MONITORS[args.monitor]
     ckpt_cb = ModelCheckpoint(dirpath=None, monitor=monitor, mode="max", save_top_k=1, save_last=False, filename="best-{step}",
                               save_on_train_epoch_end=False)  # right after each validation: a signal cannot come between

@@ -3,9 +3,12 @@
 Tokens sit on numeric axes with tick text, so repeated tokens ("the" twice) keep their own rows.
 Shapes carry dimension names: B batch, T tokens, E embedding size, H hidden size, L layers, C classes.
 """
+import csv
 import html
+import io
 import os
 import re
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import pandas as pd
@@ -14,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from .. import pooling
 from ..checkpoint import LoadedModel
+from ..data import spreadsheet_safe
 from ..lab.explain import Explanation
 from .common import DIVERGING, SEQUENTIAL, escape, layout, rounded, rounded_many, token_axis, zmax
 
@@ -28,8 +32,24 @@ UNK_WARNING = 0.2  # share of [UNK] tokens from which the page warns that the mo
 AXES = {"tokens": "T", "input_ids": "BT", "attention_mask": "BT", "embeddings": "BTE", "embeddings_project": "BTH",
         "hidden_states": "BTH", "last_hidden_state": "BTH", "pooler_output": "BH", "logits": "BC", "probabilities": "BC"}
 CODE_PREAMBLE = ("# in a LightningModule's forward(self, input_ids, mask):\n"
-                 "out = self.electra(input_ids, attention_mask=mask)  # ElectraModel: no pooler_output\n"
+                 "position_ids = (mask.cumsum(1) - 1).clamp(min=0)  # (B, T) counted over real tokens: left padding\n"
+                 "# does not shift them (transformers' default 0..T-1 would move every vector, masked poolings too)\n"
+                 "out = self.electra(input_ids, attention_mask=mask, position_ids=position_ids)  # no pooler_output\n"
                  "h = out.last_hidden_state  # (B, T, H)\n")
+DIMENSION_NAMES = {"B": "batch", "T": "tokens", "E": "embedding size", "H": "hidden size", "L": "layers", "C": "classes"}
+
+
+def _version() -> str:
+    """The installed package's version; in a clone without `pip install -e .`, pyproject.toml's."""
+    try:
+        return version("electra-demo")
+    except PackageNotFoundError:
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "pyproject.toml")
+        found = re.search(r'^version = "([^"]+)"', open(path, encoding="utf-8").read(), re.M) if os.path.exists(path) else None
+        return f"{found[1]} (source tree)" if found else "unknown"
+
+
+VERSION = _version()
 
 
 def layer_name(layer: int, num_layers: int) -> str:
@@ -164,16 +184,39 @@ def note_markdown(expl: Explanation) -> str:
     return head + "".join(f"\n\n**Warning:** {w}" for w in warnings(expl))
 
 
-def pooled_csv(expl: Explanation) -> str:
-    """The pooled vectors as CSV: one row per pooling (its head's label and probability), then dim_0 .. dim_{H-1}."""
+def pooled_csv(expl: Explanation, model: str = "") -> str:
+    """The pooled vectors as CSV, standing alone: one row per pooling with the sentence, the model, the vector's named
+    shape and its head's label and probability, then dim_0 .. dim_{H-1}. Cells a spreadsheet would run as a formula
+    are escaped (data.spreadsheet_safe)."""
     names = list(expl.pooled)
     H = len(expl.pooled[names[0]])
-    lines = [",".join(["pooling", "head_label", "head_prob"] + [f"dim_{i}" for i in range(H)])]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["sentence", "model", "pooling", "shape", "head_label", "head_prob"] + [f"dim_{i}" for i in range(H)])
     for p in names:
         hp = expl.heads[p]
-        lines.append(",".join([p, hp.label if hp else "", f"{hp.prob:.6g}" if hp else ""]
-                              + [f"{x:.6g}" for x in expl.pooled[p]]))
-    return "\n".join(lines) + "\n"
+        head = [spreadsheet_safe(hp.label), f"{hp.prob:.6g}"] if hp else ["", ""]
+        w.writerow([spreadsheet_safe(expl.text), spreadsheet_safe(model), p, f"(B=1, H={H})", *head]
+                   + [f"{x:.6g}" for x in expl.pooled[p]])
+    return out.getvalue()
+
+
+def export_json(expl: Explanation, model: str, source: str, created: str) -> dict:
+    """The /explain payload with what makes the file stand alone: sentence, model and its source, the package version,
+    when it was made, and every shape with its dimension names."""
+    payload = to_json(expl)
+    for row in payload["shapes"]:
+        row["named"] = named_shape(row["name"], row["shape"])
+    context = {"sentence": expl.text, "model": model, "source": source, "electra_demo_version": VERSION,
+               "created": created, "dimensions": DIMENSION_NAMES}
+    return {"export": context, **payload}
+
+
+def export_names(expl: Explanation, model: str) -> tuple[str, str]:
+    """File names that say what they hold: explanation-<sentence slug>-<model>.json, pooled_vectors-<...>.csv."""
+    slug = re.sub(r"[^a-z0-9]+", "-", expl.text.lower()).strip("-")[:40].strip("-") or "sentence"
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-.")[:40] or "model"
+    return f"explanation-{slug}-{tag}.json", f"pooled_vectors-{slug}-{tag}.csv"
 
 
 def model_card(classifier: LoadedModel) -> str:
