@@ -34,3 +34,34 @@ def test_lightning_batches_trained_this_epoch(tmp_path):
     pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False, default_root_dir=tmp_path).fit(model, data)
     assert model.seen == [(i, i) for i in range(4)], f"pytorch_lightning {pl.__version__}: {model.seen}"
+
+
+def test_gradio_rest_routes_events_and_upload_names():
+    """Gradio's URL scheme, its event table and the multipart names, as gradio_adapter reads them."""
+    import gradio as gr
+    from gradio.routes import App
+
+    from electra_demo.app import gradio_adapter as ga
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        out = gr.Textbox()
+        gr.api(lambda text: text, api_name="echo", concurrency_id="model")
+        box.submit(lambda t: t, box, out, api_visibility="private", concurrency_id="model")
+    where = f"gradio {ga.VERSION}"
+    routes = {getattr(r, "path", "") for r in App.create_app(demo).routes}
+    for kind in ga.CALL_ROUTES:
+        assert any(p.startswith(f"/gradio_api/{kind}/") for p in routes), f"{where}: no /gradio_api/{kind}/ route in {routes}"
+    m = ga.call_pattern("/api").fullmatch("/gradio_api/call/echo/")  # a trailing slash is the same endpoint
+    assert m and m.group(3) == "echo" and m.group(4) is None, where
+    assert ga.call_pattern("/api").fullmatch("/api/gradio_api/call/echo/abc123").group(4) == "/abc123"
+    assert ga.endpoints_of(demo) == {"echo": ["text"]}, where
+    ga.wrap_events(demo, "model", lambda fn: type("W", (), {"__call__": staticmethod(fn), "marked": True})(), "marked")
+    assert all(getattr(f.fn, "marked", False) for f in demo.fns.values()), f"{where}: Blocks.fns[...].fn moved"
+    body = b'--B\r\nContent-Disposition: form-data; name="files"; filename="rows.tsv"\r\n\r\nx\r\n--B--\r\n'
+    assert ga.upload_filenames(b"multipart/form-data; boundary=B", body) == ["rows.tsv"]
+    for header in (b'content-disposition: form-data; name=files; filename=a.exe',  # the spellings that got past a regex
+                   b'CONTENT-DISPOSITION: form-data; name="files"; FILENAME="a.exe"',
+                   b'Content-Disposition : form-data; filename = "a.exe"'):
+        odd = b"--B\r\n" + header + b"\r\n\r\nx\r\n--B--\r\n"
+        assert ga.upload_filenames(b'multipart/form-data; boundary="B"', odd) == ["a.exe"], header

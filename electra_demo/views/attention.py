@@ -59,11 +59,24 @@ def pooling_vs_attention(view: AttentionView) -> go.Figure:
     return fig
 
 
+MAX_MATRIX_NUMBERS = 65_536  # full matrices of one layer up to this many numbers (~600 kB of JSON); beyond, the top-k
+TOP_K = 8  # per query row and head, when the full matrices would not fit
+
+
 def attention_json(view: AttentionView, layer: int | None = None) -> dict:
-    """Shapes, the [CLS] rows, the pooling weights, the padding mass; full matrices of one layer only (payload bound)."""
+    """Shapes, the [CLS] rows, the pooling weights, the padding mass, and one layer's matrices, bounded so the answer
+    stays under 1 MB whatever the model: the full (A, T, T) matrices while they hold at most MAX_MATRIX_NUMBERS numbers
+    (`matrices: "full"`), else each query row's TOP_K largest weights per head as indices and values (`"top-k"`; 12 heads
+    at 128 tokens would be 1.8 MB in full)."""
     layer = view.num_layers if layer is None else int(min(max(layer, 1), view.num_layers))
-    return {"tokens": view.tokens, "is_pad": view.is_pad.tolist(), "side": view.side,
-            "shape": list(view.attentions.shape), "layer": layer,
-            "attentions": rounded(view.attentions[layer - 1], 3), "cls_row": rounded(view.cls_row, 3),
-            "pooling_weights": None if view.pooling_weights is None else rounded(view.pooling_weights, 3),
-            "padding_mass": float(np.float32(view.padding_mass))}
+    att = view.attentions[layer - 1]  # (A, T, T)
+    out = {"tokens": view.tokens, "is_pad": view.is_pad.tolist(), "side": view.side,
+           "shape": list(view.attentions.shape), "layer": layer, "cls_row": rounded(view.cls_row, 3),
+           "pooling_weights": None if view.pooling_weights is None else rounded(view.pooling_weights, 3),
+           "padding_mass": float(np.float32(view.padding_mass))}
+    if att.size <= MAX_MATRIX_NUMBERS:
+        return {**out, "matrices": "full", "attentions": rounded(att, 3)}
+    k = min(TOP_K, att.shape[-1])
+    index = np.argsort(-att, axis=-1, kind="stable")[..., :k]  # (A, T, k) largest first
+    return {**out, "matrices": "top-k", "attentions": None,
+            "top_k": {"k": k, "index": index.tolist(), "value": rounded(np.take_along_axis(att, index, -1), 3)}}
