@@ -46,12 +46,22 @@ def test_gradio_rest_routes_events_and_upload_names():
     with gr.Blocks() as demo:
         box = gr.Textbox()
         out = gr.Textbox()
-        gr.api(lambda text: text, api_name="echo", concurrency_id="model")
+        def echo(text: str) -> str:
+            return text
+
+        gr.api(echo, api_name="echo", concurrency_id="model")
         box.submit(lambda t: t, box, out, api_visibility="private", concurrency_id="model")
     where = f"gradio {ga.VERSION}"
-    routes = {getattr(r, "path", "") for r in App.create_app(demo).routes}
+    def paths(routes, prefix=""):
+        for r in routes:
+            yield prefix + getattr(r, "path", "")
+            inner = getattr(r, "routes", None) or getattr(getattr(r, "original_router", None), "routes", [])  # mounts, routers
+            yield from paths(inner, prefix + getattr(r, "path", ""))
+
+    routes = set(paths(App.create_app(demo).routes))
     for kind in ga.CALL_ROUTES:
-        assert any(p.startswith(f"/gradio_api/{kind}/") for p in routes), f"{where}: no /gradio_api/{kind}/ route in {routes}"
+        assert f"/gradio_api/{kind}/{{api_name}}" in routes, f"{where}: no /gradio_api/{kind}/{{api_name}} route"
+    assert "/gradio_api/call/{api_name}/" in routes, f"{where}: the trailing-slash spelling is no longer the same endpoint"
     m = ga.call_pattern("/api").fullmatch("/gradio_api/call/echo/")  # a trailing slash is the same endpoint
     assert m and m.group(3) == "echo" and m.group(4) is None, where
     assert ga.call_pattern("/api").fullmatch("/api/gradio_api/call/echo/abc123").group(4) == "/abc123"

@@ -32,7 +32,7 @@ def test_registry_covers_expected_names():
     assert list(NAIVE_POOLERS) == ["naive_cls", "naive_mean", "naive_max"]
     for name, rec in REGISTRY.items():  # one complete record per pooling
         assert rec.name == name and rec.kind in ("parameter-free", "learned", "naive") and rec.description
-        assert rec.forward_code.strip().startswith(("vec", "m ", "m=", "last", "a ", "p ")) and "vec =" in rec.forward_code
+        assert rec.forward_code.strip().startswith(("vec", "m ", "m=", "last", "a ", "p ", "first")) and "vec =" in rec.forward_code
         assert (rec.fn is None) == (rec.kind == "learned") and (rec.module is None) == (rec.kind != "learned")
         assert (rec.coefficients is None) != (rec.max_over is None), name  # attribution knows how to read it
         assert bool(rec.init_code) == (rec.kind == "learned") and rec.masked == (rec.kind != "naive")
