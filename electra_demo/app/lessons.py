@@ -43,6 +43,7 @@ def chosen_set(models, model: str, dataset_files, source: str, typed: str):
 def sentence_set(classifier, files: dict[str, str], source: str, typed: str):
     """(sentences, gold or None) from a bundled file or from typed lines."""
     if source == TYPED or not files:
+        typed = "" if typed is None else typed  # an empty box (no file matches this model's labels): the tab waits
         if not isinstance(typed, str) or len(typed) > MAX_TYPED_CHARS:
             raise InputError(f"type at most {MAX_TYPED_CHARS:,} characters of sentences, one per line")
         return [sentence(line) for line in typed.splitlines() if line.strip()], None

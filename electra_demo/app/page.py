@@ -261,7 +261,14 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[1], *switch_outputs],
                          api_visibility="private")
         explain_chain(pre=load)
-        load.then(dataset.fill, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
+        def dataset_opening(file, picked, *rest):
+            """The dataset view on the bundled file that matches the model's labels; without one, a note and no run."""
+            if not file and not picked:
+                return {dataset.outputs[0]: "No bundled file has this model's labels: upload a labelled .tsv/.csv and press "
+                                            "'Run dataset view'."}
+            return dataset.fill(file, picked, *rest)
+
+        load.then(dataset_opening, dataset.inputs, dataset.outputs, api_visibility="private", **MODEL)
         demo.json_api = api_endpoints(classifier, apis + [a for lab in labs for a in lab.api])  # also server.light_api
         add_endpoints(demo.json_api)
     demo.queue(max_size=QUEUE_SIZE)

@@ -219,6 +219,17 @@ def export_names(expl: Explanation, model: str) -> tuple[str, str]:
     return f"explanation-{slug}-{tag}.json", f"pooled_vectors-{slug}-{tag}.csv"
 
 
+def _start(info: dict) -> str:
+    """How the weights started, from training_info: the pretrained source, or from scratch."""
+    source = info.get("source") or {}
+    if source.get("kind") == "package":
+        return f"initialised from {html.escape(str(source.get('model')))} (package {html.escape(str(source.get('name')))}), fine-tuned"
+    if source.get("kind") in ("folder", "hub", "classifier"):
+        return f"initialised from {html.escape(os.path.basename(str(source.get('name'))))}, fine-tuned"
+    backbone = str(info.get("backbone", "unknown"))
+    return "trained from scratch" if backbone.startswith("scratch") else f"trained as {html.escape(backbone)}"
+
+
 def model_card(classifier: LoadedModel) -> str:
     """The loaded model in one paragraph: name, size, labels, accuracy from its card, where it came from."""
     cfg, info = classifier.model.config, classifier.info
@@ -232,7 +243,7 @@ def model_card(classifier: LoadedModel) -> str:
     return (f"**Model: {html.escape(name)}** ({n / 1e6:.1f} M parameters, L={cfg.num_hidden_layers} layers, "
             f"H={cfg.hidden_size}, E={getattr(cfg, 'embedding_size', cfg.hidden_size)}, "
             f"max {classifier.max_length} tokens; labels {', '.join(map(html.escape, classifier.labels))}{acc_text}; "
-            f"trained as {html.escape(str(info.get('backbone', 'unknown')))}). "
+            f"{_start(info)}). "
             f"Source: `{html.escape(os.path.relpath(classifier.source) if os.path.exists(classifier.source) else classifier.source)}`.")
 
 
