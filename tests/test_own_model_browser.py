@@ -1,0 +1,46 @@
+"""Your own model in the page: a classifier with another label set (3 question types, no bundled file matches them)
+opens in every tab without an error toast or an error badge, and its labels reach the prediction."""
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from electra_demo.checkpoint import save_checkpoint
+from electra_demo.model import build_classifier, preset_config
+from electra_demo.pooling import TRAINABLE
+from tests.conftest import browser_marks
+from tests.harness import browser_page, free_port, start_app, stop_app
+
+pytestmark = browser_marks() + [pytest.mark.slow]
+TABS = ["Shape trace", "Hidden states", "Pooling side by side", "Compare", "Code", "Padding lab",
+        "Where is my pooler_output?", "Pooling attribution", "Layer x pooling", "Dataset", "Similarity vs probe",
+        "Pooling mismatch", "Attention heads", "Any encoder"]
+
+
+@pytest.fixture(scope="module")
+def three_label_url(tmp_path_factory, tiny_tokenizer):
+    import torch
+
+    torch.manual_seed(1)
+    cfg = preset_config("tiny", len(tiny_tokenizer), 128, pad_token_id=tiny_tokenizer.pad_token_id)
+    model = build_classifier(cfg, list(TRAINABLE), ["ABBR", "DESC", "HUM"], max_input_length=64).eval()
+    folder = str(tmp_path_factory.mktemp("own") / "my-trec")
+    save_checkpoint(model, tiny_tokenizer, folder)
+    proc, url, _ = start_app(folder, free_port(), str(tmp_path_factory.mktemp("own-log") / "app.log"))
+    yield url
+    stop_app(proc)
+
+
+def test_every_tab_opens_without_an_error(three_label_url):
+    with browser_page(three_label_url, width=1400) as page:
+        page.locator("#shape-table").get_by_text("pooler_output", exact=True).wait_for()
+        expect(page.locator("#prediction")).to_contain_text("DESC")  # one of its own labels, whichever wins
+        page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text="Dataset").first.click()
+        expect(page.get_by_text("No bundled file has this model's labels")).to_be_visible()
+        for name in TABS:
+            page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text=name).first.click()
+            page.wait_for_function("() => !document.querySelector('.pending, .generating, .eta-bar')")  # nothing running
+            assert page.locator(".toast-body").count() == 0, (name, page.locator(".toast-body").all_inner_texts())
+            badges = [t for t in page.locator(".error").all_inner_texts() if t.strip()]
+            assert not badges, (name, badges)
+        assert page.console_errors == [], page.console_errors
