@@ -111,11 +111,11 @@ def test_plot_width_follows_its_box_after_tab_switches(page):
     _plot_rendered(page, "hidden-heatmap")
     _tab(page, "Pooling side by side")
     _plot_rendered(page, "pooled-vectors")
-    for elem_id in ("pooled-vectors",):
-        page.wait_for_timeout(400)
-        plot = page.locator(f"#{elem_id} .js-plotly-plot").first.bounding_box()
-        box = page.locator(f"#{elem_id}").bounding_box()
-        assert abs(plot["width"] - box["width"]) < 40, (plot, box)  # drawn in a hidden tab, still full width
+    for elem_id in ("pooled-vectors",):  # drawn in a hidden tab, still full width once the resize has run
+        page.wait_for_function("""(id) => {
+            const plot = document.querySelector(`#${id} .js-plotly-plot`), box = document.getElementById(id);
+            return plot && box && Math.abs(plot.getBoundingClientRect().width - box.getBoundingClientRect().width) < 40;
+        }""", arg=elem_id)
 
 
 def test_layer_slider_number_box_redraws(page):
