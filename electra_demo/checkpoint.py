@@ -22,7 +22,6 @@ vocabulary against vocab_size, and the manifest.
 """
 import contextlib
 import ctypes
-import hashlib
 import json
 import math
 import os
@@ -41,6 +40,7 @@ from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassif
 from transformers.activations import ACT2FN
 from transformers.utils import logging as hf_logging
 
+from .backbone import sha256
 from .errors import CheckpointError
 from .model import MAX_LENGTH, ElectraPoolingClassifier, build_classifier
 from .pooling import TRAINABLE
@@ -96,13 +96,6 @@ class LoadedModel:
         """How it was made (training_info in config.json): data, metrics, command; {} for other checkpoints."""
         return dict(getattr(self.model.config, "training_info", None) or {})
 
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _exchange(a: str, b: str) -> bool:
@@ -177,7 +170,7 @@ def new_folder(folder: str, overwrite: bool = False):
 
 def write_manifest(folder: str):
     """manifest.json: the sha256 of every file in `folder`, written (and synced) last."""
-    manifest = {name: _sha256(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if name != MANIFEST}
+    manifest = {name: sha256(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if name != MANIFEST}
     with open(os.path.join(folder, MANIFEST), "w") as f:
         json.dump(manifest, f, indent=1)
         f.flush()
@@ -256,7 +249,7 @@ def verify_folder(folder: str):
         file = os.path.join(folder, name)
         if not os.path.isfile(file):
             raise CheckpointError(f"{folder} is incomplete: {name} is missing")
-        if _sha256(file) != digest:
+        if sha256(file) != digest:
             raise CheckpointError(f"{folder}: {name} does not belong with the rest of the folder (its content changed "
                                   "after export; a mix of two checkpoints?); refusing to load it")
 
