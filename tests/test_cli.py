@@ -216,7 +216,8 @@ def test_a_signal_exports_the_best_so_far_marked_interrupted(tiny_data, tmp_path
     out, log = tmp_path / "sig", tmp_path / "log.txt"
     argv = _args(tiny_data, out, "--max-epochs", "500", "--patience", "500", "--pooling", "cls", "--progress-every", "1000")
     proc = _spawn(argv, log)
-    _wait_for(lambda: _validated(log), proc)  # one validation done: a best .ckpt exists
+    runs = tmp_path / "sig-runs"
+    _wait_for(lambda: _validated(log) and any(runs.rglob("best-*.ckpt")), proc)  # a validation done, its best .ckpt written
     proc.send_signal(sig)
     assert proc.wait(120) == code
     text = log.read_text()

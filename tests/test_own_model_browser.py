@@ -1,6 +1,5 @@
 """Your own model in the page: a classifier with another label set (3 question types, no bundled file matches them)
 opens in every tab without an error toast or an error badge, and its labels reach the prediction."""
-import os
 
 import pytest
 from playwright.sync_api import expect

@@ -503,9 +503,15 @@ def main(argv=None):
             raise
     if not trainer.is_global_zero:
         return None
-    best = ckpt_cb.best_model_path
+    best, state = ckpt_cb.best_model_path, None
     if best:  # the best step's weights (the averaged ones under --ema) into the model we already have
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        try:
+            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        except (OSError, RuntimeError, EOFError, KeyError):  # a signal arrived while ModelCheckpoint was writing it
+            print(f"note: {best} was not written whole (interrupted while saving it); exporting the current weights",
+                  flush=True)
+            best = ""
+    if state is not None:
         model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
     model.eval()
     metrics = evaluate(model, tok, val_texts, val_labels, args.max_length)
