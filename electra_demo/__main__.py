@@ -6,6 +6,7 @@ COMMANDS = {
     "train": "electra_demo.training.train",
     "predict": "electra_demo.training.predict",
     "pretrain": "electra_demo.training.pretrain",
+    "export-web": "electra_demo.app.web.export",
 }
 
 

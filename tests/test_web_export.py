@@ -4,6 +4,7 @@ export folder, gives the ids and every number of explain() and padding_lab() wit
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +85,11 @@ def fuzz_texts(n: int, seed: int = 0) -> list[str]:
     return out
 
 
+needs_node = pytest.mark.skipif(shutil.which("node") is None and os.environ.get("REQUIRE_BROWSER") != "1",
+                                reason="node missing (Node 20): CI has it, and fails instead of skipping")
+
+
+@needs_node
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["tiny", "shipped"])
 def test_tokenizer_js_gives_the_rust_ids(which, tiny_tokenizer, tables):
@@ -147,10 +153,10 @@ def test_graph_matches_pytorch(half, tiny_loaded, tmp_path):
     names = [o["name"] for o in desc["outputs"]]
     assert desc["float16_storage"] == (["electra.embeddings.word_embeddings.weight"] if half else [])
     if half:
-        full = export_graph(tiny_loaded.model, str(tmp_path / "full.onnx"), 0)
-        assert not full["float16_storage"]
-        saved = os.path.getsize(tmp_path / "full.onnx") - os.path.getsize(path)
-        assert saved >= 2 * model.electra.embeddings.word_embeddings.weight.numel() * 0.95
+        onnx = pytest.importorskip("onnx")
+        stored = {i.name: i for i in onnx.load(path).graph.initializer}
+        emb = stored["model.electra.embeddings.word_embeddings.parametrizations.weight.original0"]
+        assert emb.data_type == onnx.TensorProto.FLOAT16 and len(emb.raw_data) == 2 * model.config.vocab_size * 32
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == names
     for ids, mask in batches(model.config.vocab_size, tiny_loaded.tokenizer.pad_token_id):
