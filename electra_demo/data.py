@@ -30,7 +30,7 @@ MAX_LINE_CHARS = 1 << 20  # a longer physical line is refused before it is read 
 
 def labels_path(data_file: str, labels_file: str | None = None) -> str:
     """Where label names are looked for: --labels, else labels.json beside the data file."""
-    return labels_file or os.path.join(os.path.dirname(os.path.abspath(data_file)), "labels.json")
+    return labels_file or os.path.join(os.path.dirname(data_file), "labels.json")  # as given: no machine path in an export
 
 
 def load_label_names(data_file: str, labels_file: str | None = None) -> list[str] | None:
