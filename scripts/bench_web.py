@@ -36,6 +36,7 @@ from electra_demo.app.web.export import export_web  # noqa: E402
 from electra_demo.checkpoint import load_classifier  # noqa: E402
 from electra_demo.lab.explain import explain  # noqa: E402
 from electra_demo.lab.padding import padding_lab  # noqa: E402
+from scripts.bench_page import call  # noqa: E402  (one REST call, as the server benchmark makes it)
 from tests.harness import browser_page, free_port, start_app, stop_app  # noqa: E402
 from tests.test_web_export import SENTENCES, static_server  # noqa: E402
 
@@ -44,15 +45,6 @@ def spread(xs, unit="ms") -> str:
     return f"median {statistics.median(xs):.1f} {unit} (min {min(xs):.1f}, max {max(xs):.1f}, n={len(xs)})"
 
 
-def call(client: httpx.Client, base: str, name: str, data: list) -> float:
-    """One REST call of the server (as scripts/bench_page.py makes it): seconds."""
-    t = time.perf_counter()
-    r = client.post(f"{base}gradio_api/call/{name}", json={"data": data})
-    r.raise_for_status()
-    body = client.get(f"{base}gradio_api/call/{name}/{r.json()['event_id']}").text
-    if "event: complete" not in body:
-        raise RuntimeError(f"/{name} failed: {body[-300:]}")
-    return time.perf_counter() - t
 
 
 def differences(raw: dict, expl, lab) -> dict[str, float]:
