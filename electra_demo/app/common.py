@@ -35,6 +35,8 @@ MODEL = dict(concurrency_id="model", concurrency_limit=CONCURRENCY)  # every eve
 MAX_UPLOAD_BYTES = MAX_BYTES  # the dataset view's file limit is the server's upload limit
 UPLOAD_TYPES = (".tsv", ".csv")  # what the dataset view reads; the upload route refuses anything else
 MAX_BODY_BYTES = 1_000_000  # any other request body (JSON) over this is refused with 413 before parsing
+MAX_JSON_DEPTH = 64  # a JSON body nested deeper is refused with 400 (the endpoints take lists of texts: depth 3)
+MAX_URL_CHARS = 60_000  # a longer URL (path and query) is refused with 414 (a permalink's two 20k-character texts fit)
 MAX_TEMP_BYTES = 200_000_000  # uploads waiting in the server's folder, all sessions together
 API_PATH = "/api"  # the light JSON API's own Blocks is mounted here
 SESSION_CAPACITY = 200  # sessions whose state the server keeps (least recently used dropped first)

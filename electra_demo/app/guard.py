@@ -3,7 +3,8 @@
 import json
 import os
 
-from .common import API_PATH, MAX_BODY_BYTES, MAX_TEMP_BYTES, MAX_UPLOAD_BYTES, UPLOAD_DIR, UPLOAD_TYPES
+from .common import (API_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_TEMP_BYTES, MAX_UPLOAD_BYTES, MAX_URL_CHARS,
+                     UPLOAD_DIR, UPLOAD_TYPES)
 from .gradio_adapter import call_pattern, upload_filenames
 
 _CALL = call_pattern(API_PATH)
@@ -23,8 +24,10 @@ def _folder_bytes(path: str) -> int:
 class RequestGuard:
     """ASGI middleware in front of the Gradio app: body limits before parsing, upload types and space, 404s.
 
+    - a URL (path and query) over MAX_URL_CHARS -> 414, before Gradio parses it;
     - Content-Length over the limit -> 413, before Gradio reads the body; a chunked body (no Content-Length) is read
       here up to the limit (small: 1 MB), refused with 413 past it, else handed on whole;
+    - a JSON body nested deeper than MAX_JSON_DEPTH -> 400 (Gradio's parser would hit Python's recursion limit: 500);
     - /gradio_api/upload: only UPLOAD_TYPES, and 503 while the upload folder holds over MAX_TEMP_BYTES;
     - /gradio_api/call/NAME, /gradio_api/run/NAME for a NAME the app does not serve -> 404 (Gradio says 500);
     - POST /gradio_api/call/NAME with a `data` list of the wrong length -> 422 naming the inputs (Gradio answers
@@ -41,6 +44,9 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
+        url_chars = len(scope.get("raw_path") or path) + len(scope.get("query_string") or b"")
+        if url_chars > MAX_URL_CHARS:
+            return await _answer(send, 414, f"URL too long: {url_chars:,} characters; the limit is {MAX_URL_CHARS:,}")
         is_upload = path.rstrip("/").endswith("/gradio_api/upload")
         limit = MAX_UPLOAD_BYTES + 64_000 if is_upload else MAX_BODY_BYTES
         headers = dict(scope.get("headers") or [])
@@ -58,6 +64,9 @@ class RequestGuard:
                 body = await _read(receive, limit)
                 if body is None:
                     return await _too_large(send, limit)
+                problem = _too_deep(body)
+                if problem:
+                    return await _answer(send, 400, problem)
                 problem = _wrong_inputs(body, name, served[name])
                 if problem:
                     return await _answer(send, 422, problem)
@@ -72,10 +81,14 @@ class RequestGuard:
             if bad:
                 return await _answer(send, 415, f"{bad[0]!r}: only {', '.join(UPLOAD_TYPES)} files are accepted")
             return await self.app(scope, _replay(body), send)
-        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):  # chunked: read it here, bounded
+        is_json = b"json" in headers.get(b"content-type", b"").lower()
+        if scope.get("method") in ("POST", "PUT", "PATCH") and (length is None or is_json):  # read here, bounded
             body = await _read(receive, limit)
             if body is None:
                 return await _too_large(send, limit)
+            problem = _too_deep(body)
+            if problem:
+                return await _answer(send, 400, problem)
             return await self.app(scope, _replay(body), send)
         return await self.app(scope, receive, send)
 
@@ -86,12 +99,33 @@ def _too_large(send, limit: int, what: str = "request body"):
     return _answer(send, 413, f"{what} too large: the limit is {limit:,} bytes")
 
 
+def _too_deep(body: bytes) -> str | None:
+    """What is wrong with a JSON body nested deeper than MAX_JSON_DEPTH, or None (also for one that is not JSON).
+    Counting brackets is a bound from above (brackets inside strings count too), so most bodies are never parsed."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return None
+    try:
+        stack, depth = [(json.loads(body), 1)], 0
+    except RecursionError:
+        return f"JSON nested too deeply: the limit is {MAX_JSON_DEPTH} levels"
+    except ValueError:
+        return None
+    while stack:  # iterative: a walk that recursed would meet the same limit
+        value, d = stack.pop()
+        depth = max(depth, d)
+        if depth > MAX_JSON_DEPTH:
+            return f"JSON nested too deeply: the limit is {MAX_JSON_DEPTH} levels"
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return None
+
+
 def _wrong_inputs(body: bytes, name: str, names: list[str]) -> str | None:
     """What is wrong with a REST call's `data` for endpoint /name taking the inputs `names`, or None (also for a body
     that is not JSON: Gradio answers that itself)."""
     try:
         data = json.loads(body).get("data")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     want = f'{{"data": [{", ".join(names)}]}}'
     if not isinstance(data, list):
