@@ -63,3 +63,124 @@ def test_overlong_url_is_414_before_gradio_parses_it(guarded):
         status, text = asyncio.run(call(b"sentence=" + b"a" * n))
         assert status == 414 and text == f"URL too long: {n + 10:,} characters; the limit is 60,000", text
     assert guarded.get("/?sentence=" + "a" * 40_000).status_code == 200  # a permalink with a long sentence
+
+
+SET = ["a good film", "a bad film", "lovely", "dull plot", "fine acting", "poor story", "superb", "awful"]
+
+
+@pytest.mark.parametrize("labels, message", [
+    ([9] * 8, "label 1 is '9'"), ([0.5] * 8, "label 1 is '0.5'"), ([-1] + [0] * 7, "label 1 is '-1'"),
+    (["x"] * 8, "label 1 is 'x'"), ([True] * 8, "label 1 is 'True'"), ([0] * 7, "got 7 labels"), ("01010101", "got str")])
+@pytest.mark.parametrize("view", ["similarity", "mismatch"])
+def test_labels_are_checked_against_the_models_labels(tiny_loaded, view, labels, message):
+    """Out of range, fractional, negative, unknown names, booleans, the wrong count: one message, never a number."""
+    from electra_demo.errors import InputError
+    from electra_demo.lab.mismatch import mismatch_view
+    from electra_demo.lab.similarity import similarity_view
+
+    fn = similarity_view if view == "similarity" else mismatch_view
+    with pytest.raises(InputError, match="expected 8 labels, one per sentence, each 0 .. 1 or a name") as e:
+        fn(tiny_loaded, "a good film", SET, labels)
+    assert message in str(e.value)
+    v = fn(tiny_loaded, "a good film", SET, ["positive", "negative"] * 4)  # names of the model's labels are fine
+    if view == "similarity":
+        assert v.gold.tolist() == [1, 0] * 4 and 0 <= v.knn_acc[0] <= 1
+    else:
+        assert v.n == 8 and ((0 <= v.accuracy) & (v.accuracy <= 1)).all()
+
+
+@pytest.mark.parametrize("item, message", [("ok \ud800 no", "sentences, item 3: the text has invalid Unicode"),
+                                           ("", "sentences, item 3: please type a sentence"),
+                                           (5, "sentences, item 3: expected text, got int")])
+def test_every_list_item_is_checked_like_a_single_text(item, message):
+    from electra_demo.app.common import sentences
+    from electra_demo.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        sentences(SET[:2] + [item] + SET[2:])
+    assert str(e.value).startswith(message)
+    assert sentences(SET) == SET
+
+
+def test_a_set_is_bounded_in_tokens_before_it_runs(tiny_loaded, monkeypatch):
+    """2,000 sentences at the maximum length cost ~30 s on the shipped model: refused before any forward pass."""
+    from electra_demo.errors import InputError
+    from electra_demo.lab import dataset
+    from electra_demo.lab.similarity import similarity_view
+
+    long = ["good film " * 40 + str(i) for i in range(2000)]  # the tiny model's 64 tokens each
+    monkeypatch.setattr(type(tiny_loaded.model), "encode", lambda *a: pytest.fail("a forward pass ran"))
+    with pytest.raises(InputError, match=r"2,001 sentences of 128,0\d\d tokens in all; the limit is 65,536 tokens"):
+        similarity_view(tiny_loaded, "a good film", long)
+    assert dataset.MAX_TOKENS == 65_536
+
+
+def test_progress_can_stop_a_run_between_batches(tiny_loaded):
+    """What the server's progress callback raises (stop_if_gone) stops the run after that batch."""
+    from electra_demo.lab.dataset import pooled_dataset
+
+    calls = []
+
+    def stop(fraction, text):
+        calls.append(fraction)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pooled_dataset(tiny_loaded.model, tiny_loaded.tokenizer, SET * 40, batch_size=8, progress=stop)
+    assert len(calls) == 1
+
+
+def test_stop_if_gone_outside_an_event_never_stops():
+    from electra_demo.app.common import stop_if_gone
+
+    stop_if_gone(0.5, "x")  # no event running in this thread: nothing to cancel
+
+
+def test_temporary_files_have_a_lifetime_and_the_cache_a_bound(tmp_path, monkeypatch):
+    """Files past FILE_TTL go, the cache is cut to half of MAX_TEMP_BYTES oldest first, empty folders and old export
+    folders go; a fresh upload stays."""
+    import os
+    import time
+
+    from electra_demo.app import server
+    from electra_demo.app.common import EXPORT_PREFIX, FILE_TTL
+
+    cache, tmp = tmp_path / "gradio", tmp_path / "tmp"
+    now = time.time()
+    for i in range(10):  # ten 1 kB exported copies, one folder each (Gradio's cache is keyed by content)
+        (cache / f"h{i}").mkdir(parents=True)
+        (cache / f"h{i}" / "export.json").write_bytes(b"x" * 1000)
+    (cache / "fresh").mkdir()
+    (cache / "fresh" / "rows.tsv").write_bytes(b"sentence\tlabel\n")
+    tmp.mkdir()
+    (tmp / f"{EXPORT_PREFIX}old").mkdir()
+    (tmp / f"{EXPORT_PREFIX}old" / "a.json").write_bytes(b"{}")
+    (tmp / "someone-elses-folder").mkdir()
+    monkeypatch.setattr(server, "MAX_TEMP_BYTES", 100_000)
+    assert server.sweep_temp_files(now, str(cache), str(tmp)) == 0  # nothing old, under the bound
+    monkeypatch.setattr(server, "MAX_TEMP_BYTES", 10_000)  # half of it: 5,000 bytes may stay
+    freed = server.sweep_temp_files(now, str(cache), str(tmp))
+    assert freed >= 5000 and sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) <= 5000
+    assert (cache / "fresh" / "rows.tsv").exists() and len(list(cache.iterdir())) <= 6  # the emptied folders went
+    later = now + FILE_TTL + 1
+    server.sweep_temp_files(later, str(cache), str(tmp))
+    assert list(cache.iterdir()) == [] and os.listdir(tmp) == ["someone-elses-folder"]
+
+
+def test_closed_and_idle_sessions_are_forgotten():
+    import datetime
+
+    import gradio as gr
+    from gradio.state_holder import StateHolder
+
+    from electra_demo.app.gradio_adapter import forget_sessions
+
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    holder = StateHolder()
+    holder.set_blocks(demo)
+    for sid in ("open", "closed", "idle"):
+        holder[sid]
+    holder.session_data["closed"].is_closed = True
+    holder.time_last_used["idle"] -= datetime.timedelta(seconds=3600)
+    assert forget_sessions(demo, 1800) == 2 and list(holder.session_data) == ["open"]

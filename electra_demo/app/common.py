@@ -11,9 +11,14 @@ Server limits (one place, used by the explorer and the standalone lab page alike
   /gradio_api/call/NAME`, no session) to one of them is answered there, so it does not build a session state over
   the page's ~200 blocks (Gradio does that for every call without a session: ~9 ms here);
 - request bodies over MAX_BODY_BYTES are refused with 413 before anything is parsed (uploads: MAX_UPLOAD_BYTES);
-- uploads take only the types the dataset view reads, the upload folder is capped at MAX_TEMP_BYTES, and uploaded
-  files are deleted after use and on a schedule (DELETE_CACHE);
-- per-session state is the explained sentence only (at most MAX_CHARS characters), for SESSION_CAPACITY sessions.
+- uploads take only the types the dataset view reads, the upload folder is capped at MAX_TEMP_BYTES; temporary files
+  (uploads, exports, every file handed to the page) live FILE_TTL seconds, and the sweep keeps Gradio's cache under
+  half of MAX_TEMP_BYTES, oldest first (server.sweep_temp_files), so uploads keep working under a flood of exports;
+- a run over a set of sentences is bounded in tokens before it starts (lab.dataset.MAX_TOKENS), runs in batches
+  (HEAVY) and stops between batches when nobody waits for its answer;
+- per-session state is the explained sentence only (at most MAX_CHARS characters), for SESSION_CAPACITY sessions;
+  a session's state (Gradio keeps ~1 MB per page session) is dropped at the next sweep once its page closed or after
+  SESSION_IDLE seconds without an event.
 """
 import functools
 import html
@@ -28,10 +33,16 @@ import gradio as gr
 from ..errors import InputError, UserError
 from ..lab.dataset import MAX_BYTES
 from ..lab.explain import Explanation, check_text, explain
+from .gradio_adapter import client_gone
 
 QUEUE_SIZE = 32  # requests waiting; more get a clean "queue is full" answer
 CONCURRENCY = 2  # model calls running at once, for the whole page (one per core here)
 MODEL = dict(concurrency_id="model", concurrency_limit=CONCURRENCY)  # every event that runs the model shares this
+# the lessons over a set of sentences (similarity, mismatch, dataset): one at a time for the whole server, holding one
+# of the model slots, so at least one slot is always left for the single-sentence views (a /predict never waits
+# behind a queue of heavy runs); each runs in batches and stops when nobody waits for it (stop_if_gone)
+HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)
+ABANDON_GRACE = 5.0  # seconds a REST client has to open the result stream of a heavy call before the run stops
 MAX_UPLOAD_BYTES = MAX_BYTES  # the dataset view's file limit is the server's upload limit
 UPLOAD_TYPES = (".tsv", ".csv")  # what the dataset view reads; the upload route refuses anything else
 MAX_BODY_BYTES = 1_000_000  # any other request body (JSON) over this is refused with 413 before parsing
@@ -41,7 +52,11 @@ MAX_TEMP_BYTES = 200_000_000  # uploads waiting in the server's folder, all sess
 API_PATH = "/api"  # the light JSON API's own Blocks is mounted here
 SESSION_CAPACITY = 200  # sessions whose state the server keeps (least recently used dropped first)
 STATE_TTL = 3600  # seconds a session's state lives
-DELETE_CACHE = (600, 1800)  # every 10 minutes, delete uploaded files older than 30 minutes
+SESSION_IDLE = 1800  # seconds without an event after which a session's state is dropped (a closed page's at once)
+FILE_TTL = 600  # seconds a temporary file (an upload, an export) lives
+SWEEP_EVERY = 20  # seconds between two sweeps of the temporary files
+DELETE_CACHE = (60, FILE_TTL)  # Gradio's own schedule for the files it tracks: every minute, those past FILE_TTL
+EXPORT_PREFIX = "electra-export-"  # the page's export folders in the system's temp dir (swept like the cache)
 UPLOAD_DIR = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(tempfile.gettempdir(), "gradio")
 _PATH = re.compile(r"(?:/[\w.\-]+)*/([\w.\- ]+)")  # an absolute path; group 1: its last part
 
@@ -55,6 +70,26 @@ def sentence(text) -> str:
         raise InputError(f"the text has invalid Unicode at character {e.start + 1} (a lone surrogate "
                          f"{text[e.start]!a}): send UTF-8 text") from None
     return text
+
+
+def sentences(items, what: str = "sentences") -> list[str]:
+    """Each item of a list checked like a single text (sentence()); InputError naming the first bad item."""
+    if not isinstance(items, list):
+        raise InputError(f"{what} must be a list of texts")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(sentence(item))
+        except InputError as e:
+            raise InputError(f"{what}, item {i + 1}: {e}") from None
+    return out
+
+
+def stop_if_gone(*_progress):
+    """A progress callback for heavy work (called between batches): stops the run when nobody waits for its answer
+    any more (the page closed, the result stream closed, or a REST result never asked for: gradio_adapter)."""
+    if client_gone(ABANDON_GRACE):
+        raise InputError("stopped: nobody is waiting for this answer any more")
 
 
 def without_paths(message: str) -> str:

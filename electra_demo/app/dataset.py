@@ -5,9 +5,9 @@ import gradio as gr
 
 from ..data import load_label_names
 from ..errors import InputError
-from ..lab.dataset import MAX_BYTES, MAX_ROWS, dataset_view
+from ..lab.dataset import MAX_BYTES, MAX_ROWS, MAX_TOKENS, dataset_view
 from ..views import dataset as views
-from .common import MODEL, STATE_TTL, UPLOAD_DIR, UPLOAD_TYPES, Lab, user_errors
+from .common import HEAVY, STATE_TTL, UPLOAD_TYPES, Lab, stop_if_gone, user_errors
 
 
 def offered_files(paths: list[str], labels: list[str]) -> dict[str, str]:
@@ -21,7 +21,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None, models=None,
     files = offered_files(dataset_files, classifier.labels)
     names = classifier.model.available_poolings()
     with gr.Tab("Dataset", id="dataset"):
-        gr.Markdown(f"A labelled .tsv/.csv (at most {MAX_ROWS:,} rows, {MAX_BYTES / 1e6:.0f} MB; labels: "
+        gr.Markdown(f"A labelled .tsv/.csv (at most {MAX_ROWS:,} rows, {MAX_BYTES / 1e6:.0f} MB, {MAX_TOKENS:,} tokens; labels: "
                     f"{', '.join(classifier.labels)} or their ids). Every pooling over every sentence, in batches. "
                     "Click a misclassified sentence to explain it in every view.")
         with gr.Row():
@@ -59,12 +59,10 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None, models=None,
         valid = c.model.available_poolings()
         if not isinstance(text_column, str) or not isinstance(label_column, str) or pooling not in valid:
             raise InputError(f"text and label columns must be names; the pooling one of {', '.join(valid)}")
-        try:
-            view = dataset_view(c, path, text_column.strip(), label_column.strip(),
-                                progress=lambda f, d: progress(f, desc=d), name=os.path.basename(path))
-        finally:
-            if file and os.path.abspath(file).startswith(os.path.abspath(UPLOAD_DIR) + os.sep):
-                os.remove(file)  # an upload is read once, then deleted (the schedule catches the rest)
+        # an upload is never deleted here: uploads are stored by content, so another session may hold the same file;
+        # the server's sweep deletes it after a short time (server.sweep_temp_files)
+        view = dataset_view(c, path, text_column.strip(), label_column.strip(),
+                            progress=lambda f, d: (stop_if_gone(), progress(f, desc=d)), name=os.path.basename(path))
         md = (f"**{view.name}**: {view.n} sentences, probe trained on {view.n - int(view.is_test.sum())} "
               f"and scored on {int(view.is_test.sum())} held-out rows (fixed random split, seed 0; ridge on standardised "
               "frozen vectors). Head accuracy on the same held-out rows and on all rows.")
@@ -80,6 +78,6 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None, models=None,
 
     inputs = [upload, pick, text_col, label_col, method] + ([choice] if choice is not None else [])
     outputs = [summary, acc, scatter, conf, wrong, raw, state, upload]
-    run.click(run_dataset, inputs, outputs, api_name="dataset", **MODEL)
+    run.click(run_dataset, inputs, outputs, api_name="dataset", **HEAVY)
     method.change(change_method, [state, method], [conf, wrong, raw], api_visibility="private")
     return wrong, state, Lab(run_dataset, inputs, outputs)

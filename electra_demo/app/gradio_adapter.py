@@ -3,6 +3,9 @@ of events (`Blocks.fns`, whose functions we wrap). No public API gives these; te
 naming Gradio's version, when an upgrade moves one."""
 import inspect
 import re
+import threading
+import time
+from collections import OrderedDict
 
 import gradio as gr
 
@@ -63,3 +66,58 @@ def wrap_events(blocks: gr.Blocks, concurrency_id: str, wrapper, marker: str):
     for block_fn in blocks.fns.values():
         if block_fn.concurrency_id == concurrency_id and not getattr(block_fn.fn, marker, False):
             block_fn.fn = wrapper(block_fn.fn)
+
+
+_listened: OrderedDict = OrderedDict()  # ids of events whose result stream a REST client opened (the last 10,000)
+_listened_lock = threading.Lock()
+
+
+def note_listener(event_id: str):
+    """A REST client opened the result stream of `event_id` (GET /gradio_api/call/NAME/EVENT; the request guard
+    sees it)."""
+    with _listened_lock:
+        _listened[event_id] = None
+        while len(_listened) > 10_000:
+            _listened.popitem(last=False)
+
+
+def client_gone(grace: float) -> bool:
+    """Whether nobody waits any more for the event running in this thread: Gradio marked it dead (the page's or the
+    result's stream closed: Gradio sets `Event.alive` False then, and only skips events not yet started), or it is a
+    REST call (session-less: its session is its own id) whose result stream was not opened within `grace` seconds of
+    posting. False outside an event. Gradio keeps the running event in its queue's `active_jobs`; the current
+    event's id and Blocks are in its `LocalContext`."""
+    from gradio.context import LocalContext
+
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is None or event_id is None:
+        return False
+    event = next((e for job in queue.active_jobs if job for e in job if e._id == event_id), None)
+    if event is None:
+        return False
+    if not event.alive:
+        return True
+    with _listened_lock:
+        listened = event_id in _listened
+    return event.session_hash == event._id and not listened and time.monotonic() - event.enqueue_time > grace
+
+
+def forget_sessions(blocks: gr.Blocks, idle_s: float) -> int:
+    """Drop the session state (Gradio keeps ~1 MB per page session: a copy of every block's config) of each session
+    whose page closed (its heartbeat ended: Gradio only marks it, and keeps it an hour) or that ran no event for
+    `idle_s` seconds; returns how many were dropped. Gradio keeps sessions in `Blocks.state_holder` (`session_data`,
+    `time_last_used`), and has no public call to drop one."""
+    import datetime
+
+    holder = getattr(blocks, "state_holder", None)
+    if holder is None:
+        return 0
+    oldest = datetime.datetime.now() - datetime.timedelta(seconds=idle_s)
+    with holder.lock:
+        gone = [sid for sid, s in holder.session_data.items()
+                if s.is_closed or holder.time_last_used.get(sid, oldest) <= oldest]
+        for sid in gone:
+            holder.session_data.pop(sid, None)
+            holder.time_last_used.pop(sid, None)
+    return len(gone)

@@ -5,7 +5,7 @@ import os
 
 from .common import (API_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_TEMP_BYTES, MAX_UPLOAD_BYTES, MAX_URL_CHARS,
                      UPLOAD_DIR, UPLOAD_TYPES)
-from .gradio_adapter import call_pattern, upload_filenames
+from .gradio_adapter import call_pattern, note_listener, upload_filenames
 
 _CALL = call_pattern(API_PATH)
 
@@ -60,6 +60,8 @@ class RequestGuard:
                 return await _answer(send, 404, f"no endpoint named /{name}")
             if not m.group(1) and m.group(2) == "call" and name in self.light:  # same function, no page session
                 scope = dict(scope, path=API_PATH + path, raw_path=(API_PATH + path).encode())
+            if m.group(2) == "call" and m.group(4) and scope.get("method") == "GET":
+                note_listener(m.group(4).strip("/"))  # someone waits for this event's result
             if m.group(2) == "call" and not m.group(4) and scope.get("method") == "POST":
                 body = await _read(receive, limit)
                 if body is None:

@@ -21,7 +21,8 @@ from ..views import any_encoder as encoder_views
 from ..views import attention as attention_views
 from ..views import mismatch as mismatch_views
 from ..views import similarity as similarity_views
-from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .common import HEAVY, MODEL, Lab, sentence, stop_if_gone, user_errors, when_explained
+from .common import sentences as sentences_checked
 from .dataset import offered_files
 
 TYPED = "sentences typed below"
@@ -82,22 +83,21 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         if len(texts) < MIN_SENTENCES:  # not an error: the tab waits for a set (the other tabs still fill)
             return {note: f"Pick a labelled file or type at least {MIN_SENTENCES} sentences, one per line, then press "
                           "Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
-        v = similarity_view(c, sentence(sent), texts, gold)
+        v = similarity_view(c, sentence(sent), texts, gold, progress=stop_if_gone)
         what = f"{len(v.sentences)} sentences" + ("" if gold else " (unlabelled: no accuracies)")
         return {note: f"Over {what}.", scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
                 neighbours: similarity_views.neighbours_table(v), raw: similarity_views.similarity_json(v)}
 
     outputs = [note, scores, table, neighbours, raw]
     gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
-          api_visibility="private", trigger_mode="always_last", **MODEL)
+          api_visibility="private", trigger_mode="always_last", **HEAVY)
 
     def similarity_api(text: str, sentences: list[str], labels: list[int] | None = None) -> dict:
         """Per pooling: the sentence's cosine neighbours in `sentences`, cosine-kNN vs probe accuracy, anisotropy."""
-        if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
-            raise InputError("sentences must be a list of texts")
-        return similarity_views.similarity_json(similarity_view(classifier, sentence(text), sentences, labels))
+        v = similarity_view(classifier, sentence(text), sentences_checked(sentences), labels, progress=stop_if_gone)
+        return similarity_views.similarity_json(v)
 
-    return Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", MODEL)])
+    return Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", HEAVY)])
 
 
 def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
@@ -118,21 +118,21 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
         if len(texts) < MIN_SENTENCES:  # the sentence's own row needs no set; the matrix waits for one
             texts, gold = [], None
-        v = mismatch_view(c, sentence(sent), texts, gold)
+        v = mismatch_view(c, sentence(sent), texts, gold, progress=stop_if_gone)
         return {flips: mismatch_views.flips_markdown(v), matrix: mismatch_views.accuracy_matrix(v),
                 table: mismatch_views.sentence_table(v), raw: mismatch_views.mismatch_json(v)}
 
     outputs = [flips, matrix, table, raw]
     gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
-          api_visibility="private", trigger_mode="always_last", **MODEL)
+          api_visibility="private", trigger_mode="always_last", **HEAVY)
 
     def mismatch_api(text: str, sentences: list[str] | None = None, labels: list[int] | None = None) -> dict:
         """Every head on every pooling's vectors: accuracy over `sentences` (with labels) and the sentence's predictions."""
-        if sentences is not None and (not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences)):
-            raise InputError("sentences must be a list of texts")
-        return mismatch_views.mismatch_json(mismatch_view(classifier, sentence(text), sentences, labels))
+        texts = None if sentences is None else sentences_checked(sentences)
+        v = mismatch_view(classifier, sentence(text), texts, labels, progress=stop_if_gone)
+        return mismatch_views.mismatch_json(v)
 
-    return Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", MODEL)])
+    return Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", HEAVY)])
 
 
 def attention_tab(classifier, shown, models, choice) -> Lab:

@@ -20,11 +20,12 @@ import torch
 
 from ..checkpoint import LoadedModel
 from ..data import pad_batch, read_labelled, tokenize
-from ..errors import DataError
+from ..errors import DataError, InputError
 from ..model import MAX_LENGTH
 
 MAX_ROWS = 2000
 MAX_BYTES = 2_000_000
+MAX_TOKENS = 65_536  # tokens in one run over a set (its cost is tokens x layers): 2,000 sentences of 32, 512 of 128
 MIN_ROWS = 8
 RIDGE = 1.0
 SPLIT_SEED = 0
@@ -75,11 +76,39 @@ def check_file(path: str, name: str | None = None) -> str:
     return path
 
 
+def check_gold(gold, n: int, labels: list[str]) -> list[int] | None:
+    """`gold` as class indices: None, or n labels, each a class index (0 .. C-1) or a class name of `labels`;
+    InputError naming the first bad one otherwise (a label out of range must never become an accuracy)."""
+    if gold is None:
+        return None
+    want = f"{n} labels, one per sentence, each 0 .. {len(labels) - 1} or a name ({', '.join(labels)})"
+    if not isinstance(gold, (list, tuple)) or len(gold) != n:
+        got = f"{len(gold)} labels" if isinstance(gold, (list, tuple)) else type(gold).__name__
+        raise InputError(f"labels: expected {want}; got {got}")
+    out = []
+    for i, y in enumerate(gold):
+        if isinstance(y, str) and y in labels:
+            y = labels.index(y)
+        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < len(labels):
+            raise InputError(f"label {i + 1} is {str(y)[:40]!r}: expected {want}")
+        out.append(y)
+    return out
+
+
 @torch.no_grad()
-def pooled_dataset(model, tokenizer, texts, max_length=MAX_LENGTH, batch_size=64, progress=None):
-    """({pooling: (N, H)} vectors, {head: (N, C)} probabilities), batches sorted by length."""
+def pooled_dataset(model, tokenizer, texts, max_length=MAX_LENGTH, batch_size=64, progress=None,
+                   max_tokens: int = MAX_TOKENS):
+    """({pooling: (N, H)} vectors, {head: (N, C)} probabilities), batches sorted by length.
+
+    The cost is bounded before any forward pass: InputError past `max_tokens` tokens in all. `progress(fraction,
+    text)` is called after every batch; whatever it raises stops the run there (the server cancels abandoned work
+    so)."""
     model.eval()
     ids = tokenize(tokenizer, texts, max_length)
+    tokens = sum(map(len, ids))
+    if tokens > max_tokens:
+        raise InputError(f"{len(ids):,} sentences of {tokens:,} tokens in all; the limit is {max_tokens:,} tokens per "
+                         f"run (e.g. {max_tokens // 32:,} sentences of 32 tokens): send fewer or shorter sentences")
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     names = model.available_poolings()
     vecs = {p: torch.empty(len(ids), model.config.hidden_size) for p in names}

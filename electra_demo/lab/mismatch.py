@@ -13,7 +13,7 @@ import torch
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import pooled_dataset
+from .dataset import check_gold, pooled_dataset
 from .explain import check_text
 
 MIN_SENTENCES, MAX_SENTENCES = 8, 2000
@@ -39,16 +39,18 @@ def _head_probs(model, vecs: dict, heads: list[str], poolings: list[str]) -> tor
 
 
 def mismatch_view(classifier: LoadedModel, text: str, sentences: list[str] | None = None,
-                  gold: list[int] | None = None) -> MismatchView:
+                  gold: list[int] | None = None, progress=None) -> MismatchView:
+    """`gold`: one label per sentence (class index or name), checked against the model's labels. `progress`: as in
+    pooled_dataset (called after every batch; what it raises stops the run)."""
     text = check_text(text)
-    sentences = [s for s in sentences or [] if s and s.strip()]
+    sentences = sentences or []
     if sentences and not MIN_SENTENCES <= len(sentences) <= MAX_SENTENCES:
         raise InputError(f"{len(sentences)} sentences given; the mismatch matrix needs {MIN_SENTENCES} to {MAX_SENTENCES}")
-    if gold is not None and len(gold) != len(sentences):
-        raise InputError(f"{len(gold)} labels for {len(sentences)} sentences")
+    sentences = [check_text(s) for s in sentences]
+    gold = check_gold(gold, len(sentences), list(classifier.labels)) if sentences or gold else None
     model = classifier.model
     heads, poolings = list(model.poolings), model.available_poolings()
-    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length)
+    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length, progress=progress)
     probs = _head_probs(model, vecs, heads, poolings)  # (Ph, Pv, 1 + N, C)
     conf, pred = probs[:, :, 0].max(-1)  # (Ph, Pv) for the explained sentence
     acc = np.full((len(heads), len(poolings)), np.nan)

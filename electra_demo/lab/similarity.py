@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import pooled_dataset, ridge_probe, split
+from .dataset import check_gold, pooled_dataset, ridge_probe, split
 from .explain import check_text
 
 K_NEIGHBOURS = 5
@@ -51,13 +51,16 @@ def percentile_of(view: SimilarityView, pooling: str, cosine: float) -> float:
 
 
 def similarity_view(classifier: LoadedModel, text: str, sentences: list[str], gold: list[int] | None = None,
-                    k: int = K_NEIGHBOURS) -> SimilarityView:
+                    k: int = K_NEIGHBOURS, progress=None) -> SimilarityView:
+    """`gold`: one label per sentence (class index or name), checked against the model's labels. `progress`: as in
+    pooled_dataset (called after every batch; what it raises stops the run)."""
     text = check_text(text)
-    sentences = [s for s in sentences if s and s.strip()]
     if not MIN_SENTENCES <= len(sentences) <= MAX_SENTENCES:
         raise InputError(f"{len(sentences)} sentences given; the similarity view needs {MIN_SENTENCES} to {MAX_SENTENCES}")
+    sentences = [check_text(s) for s in sentences]
+    gold = check_gold(gold, len(sentences), list(classifier.labels))
     model = classifier.model
-    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length)
+    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length, progress=progress)
     names = list(vecs)
     N, K = len(sentences), min(k, len(sentences))
     g = None if gold is None else np.asarray(gold)
