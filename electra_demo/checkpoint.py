@@ -36,11 +36,13 @@ import torch
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from transformers import AutoTokenizer, ElectraConfig, ElectraForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, ElectraConfig, \
+    ElectraForSequenceClassification
 from transformers.activations import ACT2FN
 from transformers.utils import logging as hf_logging
 
 from .backbone import sha256
+from .encoders import SUPPORTED, AutoPoolingClassifier
 from .errors import CheckpointError
 from .model import MAX_LENGTH, ElectraPoolingClassifier, build_classifier
 from .pooling import TRAINABLE
@@ -54,11 +56,16 @@ TRANSFORMERS_PREFIXES = ("electra.", "classifier.")  # the names ElectraForSeque
 # A config asking for more than this is refused before anything is allocated (the shipped model: 4 x 256, 16k).
 LIMITS = {"num_hidden_layers": 48, "hidden_size": 4096, "intermediate_size": 16384, "vocab_size": 500_000,
           "embedding_size": 4096, "num_attention_heads": 64, "max_position_embeddings": 8192, "num_labels": 1000,
-          "type_vocab_size": 64}
+          "type_vocab_size": 64, "n_layers": 48, "dim": 4096, "hidden_dim": 16384, "n_heads": 64,  # DistilBERT's names
+          "num_hidden_groups": 48, "inner_group_num": 8, "pooler_hidden_size": 4096}  # ALBERT's, DeBERTa-v2's
+MAX_PARAMETERS = 2_000_000_000  # the model a config implies, counted on the meta device before anything is allocated
 # Float fields the model reads: (low, high, low excluded); NaN and inf are refused (a NaN layer_norm_eps predicts NaN).
 FLOATS = {"hidden_dropout_prob": (0.0, 1.0, False), "attention_probs_dropout_prob": (0.0, 1.0, False),
           "classifier_dropout": (0.0, 1.0, False), "summary_last_dropout": (0.0, 1.0, False),
-          "initializer_range": (0.0, 10.0, False), "layer_norm_eps": (0.0, 1.0, True)}
+          "initializer_range": (0.0, 10.0, False), "layer_norm_eps": (0.0, 1.0, True),
+          "dropout": (0.0, 1.0, False), "attention_dropout": (0.0, 1.0, False), "seq_classif_dropout": (0.0, 1.0, False),
+          "qa_dropout": (0.0, 1.0, False), "classifier_dropout_prob": (0.0, 1.0, False), "pooler_dropout": (0.0, 1.0, False)}
+ACTIVATIONS = ("hidden_act", "activation", "pooler_hidden_act")  # DistilBERT calls it activation; DeBERTa's pooler
 # Settings an encoder classifier needs as they are: anything else changes what the weights compute.
 FIXED = {"is_decoder": False, "add_cross_attention": False, "is_encoder_decoder": False, "chunk_size_feed_forward": 0,
          "return_dict": True}
@@ -75,7 +82,7 @@ FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")  # a float weight may be stored in 
 class LoadedModel:
     """A loaded, ready-to-run classifier bundle: the model (eval mode), its tokenizer, and where it came from."""
 
-    model: ElectraPoolingClassifier
+    model: ElectraPoolingClassifier | AutoPoolingClassifier
     tokenizer: object
     source: str = ""
 
@@ -279,7 +286,7 @@ def _check_labels(cfg: dict, source: str):
     if "num_labels" in cfg and cfg["num_labels"] != len(id2label):
         raise CheckpointError(f"{source}: config num_labels = {_short(cfg['num_labels'])} but id2label names "
                               f"{len(id2label)} labels")
-    if not isinstance(cfg.get("label2id", {}), dict) or len(cfg.get("label2id", {})) > limit:
+    if not isinstance(cfg.get("label2id") or {}, dict) or len(cfg.get("label2id") or {}) > limit:
         raise CheckpointError(f"{source}: config label2id must be an object of at most {limit} names")
 
 
@@ -306,11 +313,14 @@ def check_config(config: dict | ElectraConfig, source: str):
     """Every config field the model reads, typed and bounded, before anything is allocated: one CheckpointError naming
     the first bad field. `config`: the raw config.json dict, or a loaded config (checked through to_dict())."""
     cfg = config if isinstance(config, dict) else config.to_dict()
-    if cfg.get("model_type", "electra") != "electra":
-        raise CheckpointError(f"{source!r} is a {cfg.get('model_type')!r} model, not ELECTRA")
+    kind = cfg.get("model_type", "electra")
+    if kind not in SUPPORTED:
+        raise CheckpointError(f"{source!r} is a {_short(kind)} model; supported: {', '.join(SUPPORTED)}")
     for key, limit in LIMITS.items():
-        if key in cfg and not (isinstance(cfg[key], int) and _number(cfg[key], 1, limit)):
-            raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} is outside the supported range 1..{limit}")
+        low = 0 if key == "type_vocab_size" else 1  # DeBERTa-v2 has no token types
+        if key in cfg and not (isinstance(cfg[key], int) and _number(cfg[key], low, limit)):
+            raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} is outside the supported range "
+                                  f"{low}..{limit}")
     for key, (lo, hi, lo_open) in FLOATS.items():
         if cfg.get(key) is not None and not _number(cfg[key], lo, hi, lo_open):
             raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} must be a finite number in "
@@ -319,11 +329,12 @@ def check_config(config: dict | ElectraConfig, source: str):
         if key in cfg and (cfg[key] != want or type(cfg[key]) is not type(want)):
             raise CheckpointError(f"{source}: config {key} = {_short(cfg[key])} is not supported (a classifier's "
                                   f"encoder needs {want!r})")
-    act = cfg.get("hidden_act", "gelu")
-    if not isinstance(act, str) or act not in ACT2FN:
-        raise CheckpointError(f"{source}: config hidden_act = {_short(act)} is not an activation transformers knows "
-                              "(e.g. gelu, relu, silu)")
-    hidden, heads = cfg.get("hidden_size", 256), cfg.get("num_attention_heads", 4)
+    for key in ACTIVATIONS:
+        act = cfg.get(key, "gelu")
+        if not isinstance(act, str) or act not in ACT2FN:
+            raise CheckpointError(f"{source}: config {key} = {_short(act)} is not an activation transformers knows "
+                                  "(e.g. gelu, relu, silu)")
+    hidden, heads = cfg.get("hidden_size", cfg.get("dim", 256)), cfg.get("num_attention_heads", cfg.get("n_heads", 4))
     if hidden % heads:
         raise CheckpointError(f"{source}: hidden_size {hidden} is not a multiple of num_attention_heads {heads}")
     pad, vocab = cfg.get("pad_token_id"), cfg.get("vocab_size", 30522)
@@ -347,10 +358,10 @@ def expected_state(config: ElectraConfig) -> dict[str, tuple[tuple[int, ...], to
     return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
 
 
-def match_state(found: dict[str, tuple[tuple[int, ...], str]], config: ElectraConfig, source: str):
-    """CheckpointError unless `found` ({name: (shape, safetensors dtype code)}) is exactly the state dict of `config`:
-    the same names and shapes, floats as any float type, everything else as its own dtype."""
-    expected = expected_state(config)
+def match_state(found: dict[str, tuple[tuple[int, ...], str]], config, source: str, expected=None):
+    """CheckpointError unless `found` ({name: (shape, safetensors dtype code)}) is exactly the state dict of `config`
+    (or `expected`): the same names and shapes, floats as any float type, everything else as its own dtype."""
+    expected = expected or expected_state(config)
     problems = {
         "missing": sorted(set(expected) - set(found)),
         "unexpected": sorted(set(found) - set(expected)),
@@ -388,21 +399,23 @@ def check_weight_files(folder: str, config: ElectraConfig):
     match_state(found, config, folder)
 
 
-def _config(source: str) -> ElectraConfig:
+def _config(source: str):
+    """The checkpoint's config, checked raw (config.json) and loaded: an ElectraConfig for ELECTRA, the architecture's
+    own config class (AutoConfig) for the other supported encoders."""
     path = os.path.join(source, "config.json")
+    kind = "electra"
     if os.path.isfile(path):  # checked raw first: transformers would warn about a foreign type, choke on a bad value
         raw = _json_file(path)
         if not isinstance(raw, dict):
             raise CheckpointError(f"{path} is not a JSON object; the checkpoint folder is damaged")
         check_config(raw, source)
+        kind = raw.get("model_type", "electra")
     try:
-        config = ElectraConfig.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError, TypeError, StrictDataclassError) as e:
-        raise CheckpointError(f"cannot load {source!r} as a Hugging Face ELECTRA checkpoint "
+        config = (ElectraConfig if kind == "electra" else AutoConfig).from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, TypeError, KeyError, StrictDataclassError) as e:
+        raise CheckpointError(f"cannot load {source!r} as a Hugging Face checkpoint "
                               f"({(str(e).splitlines() or [''])[0][:200]})",
                               cli="give our checkpoint folder, a Hugging Face folder with config.json, or a Lightning .ckpt") from e
-    if config.model_type != "electra":
-        raise CheckpointError(f"{source!r} is a {config.model_type!r} model, not ELECTRA")
     check_config(config, source)
     return config
 
@@ -502,6 +515,49 @@ def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
     return LoadedModel(model.eval(), tok, source)
 
 
+def _expected_auto(config) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """{name: (shape, dtype)} of the AutoModelForSequenceClassification `config` implies, built on the meta device."""
+    with torch.device("meta"):
+        model = AutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
+    return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+
+
+def check_auto_weights(folder: str, config):
+    """A local folder's safetensors header against the classifier its config implies, before a tensor is read: the
+    model's size bounded, every weight present with its shape (a missing head would be initialised at random: a silent
+    wrong answer), nothing else but buffers older transformers saved (position_ids)."""
+    expected = _expected_auto(config)
+    size = sum(math.prod(shape) for shape, _ in expected.values())
+    if size > MAX_PARAMETERS:
+        raise CheckpointError(f"{folder}: its config implies {size:,} parameters, more than the {MAX_PARAMETERS:,} "
+                              "the explorer loads")
+    path = os.path.join(folder, WEIGHTS)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{folder}: no {WEIGHTS} (the explorer loads safetensors weights only)",
+                              cli="save the model with save_pretrained(folder) (safetensors is its default)")
+    found = {k: v for k, v in safetensors_header(path).items() if not k.endswith("position_ids")}
+    match_state(found, config, folder, expected)
+
+
+def _load_auto(source: str, config) -> LoadedModel:
+    """A BERT, ALBERT, RoBERTa, DistilBERT or DeBERTa-v2 sequence classifier (folder or hub id) through the Auto
+    classes, safetensors only, no remote code: the checkpoint's own head becomes the `cls` head (encoders.py)."""
+    if not any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
+        raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures})",
+                              cli="give a checkpoint saved from AutoModelForSequenceClassification")
+    if os.path.isdir(source):
+        check_auto_weights(source, config)
+    tok = _tokenizer(source, config.vocab_size)  # checked against the config before the weights are read
+    try:
+        hf = AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32,
+                                                                trust_remote_code=False)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise CheckpointError(f"{source}: weights do not load ({(str(e).splitlines() or [''])[0][:200]})") from e
+    model = AutoPoolingClassifier(hf)
+    check_weights(model, source)
+    return LoadedModel(model.eval(), tok, source)
+
+
 def read_ckpt(path: str) -> dict:
     """A Lightning .ckpt as a dict, loaded with weights_only=True: a pickle that would import or run anything is
     refused as UNSAFE, an empty, text or truncated file as unreadable."""
@@ -566,7 +622,8 @@ def looks_like_hub_id(source: str) -> bool:
 
 
 def load_classifier(source: str | None = None) -> LoadedModel:
-    """Our folder, a HF ELECTRA classifier folder or hub id, or a Lightning .ckpt. Default: the shipped model."""
+    """Our folder, a Hugging Face sequence classifier (ELECTRA, BERT, ALBERT, RoBERTa, DistilBERT, DeBERTa-v2) folder or
+    hub id, or a Lightning .ckpt. Default: the shipped model."""
     source = source or DEFAULT_CHECKPOINT
     if "://" in source:
         raise CheckpointError(f"{source!r} is a URL; download it yourself and pass a local path or a hub id")
@@ -580,4 +637,6 @@ def load_classifier(source: str | None = None) -> LoadedModel:
     config = _config(source)
     if getattr(config, "poolings", None):
         return _load_ours(source, config)
-    return _load_hf(source, config)
+    if config.model_type == "electra":
+        return _load_hf(source, config)
+    return _load_auto(source, config)

@@ -188,20 +188,21 @@ def heads_cold_warm(clf, text: str, rounds: int) -> tuple[float, float, float, f
     explain timed right after a backbone forward (their weights pushed out of the core's cache) and repeated (warm)."""
     import torch
 
-    from electra_demo.lab.explain import _plan, pool_all, run_heads, token_ids
+    from electra_demo import pooling
+    from electra_demo.lab.explain import token_ids
 
-    model, plan = clf.model, None
+    model = clf.model
+    names = model.available_poolings() + list(pooling.NAIVE_POOLERS)
     ids = torch.tensor([token_ids(clf.tokenizer, text, clf.max_length)[0]])
     cold, warm = [], []
     with torch.inference_mode():
         for _ in range(rounds):
             h = model.electra(input_ids=ids).last_hidden_state
-            plan = _plan(model)
             t = time.perf_counter()
-            run_heads(plan, pool_all(plan, h[0], torch.ones_like(ids)))
+            model.classify_all(model.pool_all(h[0], torch.ones_like(ids)), names)
             cold.append(time.perf_counter() - t)
             t = time.perf_counter()
-            run_heads(plan, pool_all(plan, h[0], torch.ones_like(ids)))
+            model.classify_all(model.pool_all(h[0], torch.ones_like(ids)), names)
             warm.append(time.perf_counter() - t)
     mb = lambda ps: sum(p.numel() * p.element_size() for p in ps) / 1e6  # noqa: E731
     heads = mb([p for m in (model.heads, model.poolers, model._modules.get("classifier")) if m is not None for p in m.parameters()])

@@ -202,11 +202,25 @@ def test_model_cache_is_bounded_and_the_served_model_pinned(tiny_loaded, tiny_ch
     models = Models(tiny_loaded, offered, capacity=1)
     assert models.names == ["tiny", "a", "b"] and models.get("tiny") is tiny_loaded and models.get(None) is tiny_loaded
     a = models.get("a")
-    assert models.get("a") is a and list(models.loaded) == ["a"]
+    assert models.get("a") is a and list(models.loaded) == [str(tmp_path / "a")]  # keyed by the folder's real path
     models.get("b")
-    assert list(models.loaded) == ["b"] and models.get("tiny") is tiny_loaded  # "a" dropped, the served one stays
+    assert list(models.loaded) == [str(tmp_path / "b")] and models.get("tiny") is tiny_loaded  # "a" dropped
     with pytest.raises(InputError, match="unknown model 'c'; offered: tiny, a, b"):
         models.get("c")
+    assert [label for label, _ in models.choices][1] == "a (electra, 2 x 32, 2 labels)"
+
+
+def test_menu_names_are_unique_and_one_folder_loads_once(tmp_path, tiny_checkpoint, tiny_loaded):
+    import shutil
+
+    from electra_demo.app.models import Models
+
+    for run in ("run-a", "run-b"):
+        shutil.copytree(tiny_checkpoint, tmp_path / run / "best")
+    models = Models(tiny_loaded, [str(tmp_path / "run-a" / "best"), str(tmp_path / "run-b" / "best"),
+                                  str(tmp_path / "run-a" / "best") + "/", tiny_checkpoint])
+    assert models.names == ["tiny", "run-a/best", "run-b/best"]  # three .../best folders no longer collapse into one
+    assert models.get("run-a/best") is not models.get("run-b/best")
 
 
 def test_request_guard_bounds_the_upload_folder_and_streamed_bodies(tmp_path, monkeypatch):

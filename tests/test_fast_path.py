@@ -205,7 +205,7 @@ def test_stacked_plan_is_per_model(tiny_tokenizer):
     a = LoadedModel(tiny_classifier(tiny_tokenizer, ["cls"], seed=1), tiny_tokenizer)
     b = LoadedModel(tiny_classifier(tiny_tokenizer, ["cls"], seed=2), tiny_tokenizer)
     assert explain(a, TEXTS[0]).probs.tolist() != explain(b, TEXTS[0]).probs.tolist()
-    assert lab._plan(a.model) is not lab._plan(b.model)
+    assert a.model._stacked()[0] is not b.model._stacked()[0]
 
 
 def test_concurrent_requests_agree(tiny_tokenizer):

@@ -19,7 +19,7 @@ from electra_demo.views.explain import code_for, pooling_table, to_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(ROOT, "electra_demo")
-CORE = {"pooling", "model", "tokenizer", "data", "checkpoint", "errors", "startup", "backbone", "torch_adapter"}
+CORE = {"pooling", "model", "tokenizer", "data", "checkpoint", "errors", "startup", "backbone", "torch_adapter", "encoders"}
 # layer -> what it must never import (package layers and third-party UI libraries)
 FORBIDDEN = {
     "core": {"training", "lab", "views", "app", "gradio", "plotly", "pytorch_lightning", "lightning"},

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from electra_demo.errors import InputError
-from electra_demo.lab.attention import attention_view, eager_backbone
+from electra_demo.lab.attention import attention_view, eager_model
 from electra_demo.lab.explain import explain
 from electra_demo.lab.mismatch import mismatch_view
 from electra_demo.lab.similarity import percentile_of, similarity_view
@@ -46,11 +46,11 @@ def test_eager_copy_computes_what_the_served_model_computes(tiny_loaded):
     mask = torch.ones_like(ids)
     with torch.no_grad():
         served = model.encode(ids, mask).last_hidden_state
-        eager = eager_backbone(model)(input_ids=ids, attention_mask=mask).last_hidden_state
+        eager = eager_model(model).encode(ids, mask).last_hidden_state
     torch.testing.assert_close(eager, served, atol=1e-5, rtol=1e-5)
-    assert model.electra.config._attn_implementation != "eager"  # the served model keeps its fast attention
-    assert eager_backbone(model).config._attn_implementation == "eager"
-    assert model.electra is not eager_backbone(model) and eager_backbone(model) is eager_backbone(model)  # built once
+    assert model.backbone.config._attn_implementation != "eager"  # the served model keeps its fast attention
+    assert eager_model(model).backbone.config._attn_implementation == "eager"
+    assert model is not eager_model(model) and eager_model(model) is eager_model(model)  # built once
 
 
 def test_attention_rejects_bad_options(tiny_loaded):

@@ -75,7 +75,7 @@ def build(args):
 
     from ..checkpoint import load_classifier  # imported here so --help is instant
     from .common import CONCURRENCY
-    from .models import Models, find_checkpoints, name_of
+    from .models import Models, find_checkpoints
     from .page import build_demo
     from .server import light_api
 
@@ -84,7 +84,7 @@ def build(args):
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
     first, *more = args.checkpoint or [None]
     classifier = load_classifier(first)
-    offered = {**find_checkpoints(), **{name_of(s): s for s in more}}  # others load on first use (bounded cache)
+    offered = [*find_checkpoints().values(), *more]  # others load on first use (bounded cache)
     demo = build_demo(classifier, models=Models(classifier, offered))
     print(f"loaded {classifier.source}: poolings {', '.join(classifier.model.poolings)}", flush=True)
     return demo, light_api(demo.json_api)  # the same JSON endpoints without the page's session state, at /api

@@ -12,9 +12,7 @@ import numpy as np
 import torch
 from transformers import (
     AlbertConfig,
-    AutoConfig,
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     BertConfig,
     DebertaV2Config,
     DistilBertConfig,
@@ -23,36 +21,12 @@ from transformers import (
 )
 
 from .. import pooling
+from ..checkpoint import LoadedModel, load_classifier
+from ..encoders import OWN_HEAD, SUPPORTED, AutoPoolingClassifier
 from ..errors import CheckpointError
-from ..model import MAX_LENGTH
 from .explain import check_text
 
-# What each architecture's own sequence-classification head reads, in words.
-OWN_HEAD = {
-    "bert": "pooler_output = tanh(dense(h[:, 0])) ([CLS]), then dropout and a linear classifier",
-    "albert": "pooler_output = tanh(dense(h[:, 0])) ([CLS]), then dropout and a linear classifier",
-    "roberta": "RobertaClassificationHead on h[:, 0] (<s>): dropout, dense, tanh, dropout, out_proj; the base model is "
-               "built without a pooler for classification",
-    "distilbert": "h[:, 0] ([CLS]) -> pre_classifier (linear) -> ReLU -> dropout -> classifier; DistilBERT has no pooler",
-    "deberta-v2": "ContextPooler on h[:, 0] ([CLS]): dropout, dense, activation, then dropout and a linear classifier",
-    "electra": "ElectraClassificationHead on h[:, 0] ([CLS]): dropout, dense, GELU, dropout, out_proj; ElectraModel has "
-               "no pooler",
-}
-SUPPORTED = tuple(OWN_HEAD)
 _TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, max_position_embeddings=520)
-
-
-@dataclass
-class EncoderModel:
-    model: torch.nn.Module  # an AutoModelForSequenceClassification, eval mode
-    tokenizer: object
-    source: str
-    model_type: str  # config.model_type, one of SUPPORTED
-
-    @property
-    def labels(self) -> list[str]:
-        c = self.model.config
-        return [c.id2label[i] for i in range(c.num_labels)]
 
 
 @dataclass
@@ -70,22 +44,10 @@ class EncoderTrace:
     own_head: str  # what this architecture's head pools, in words
 
 
-def load_encoder(source: str) -> EncoderModel:
-    """Any supported sequence classifier by folder or hub id; CheckpointError for anything else."""
-    try:
-        config = AutoConfig.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"cannot load {source!r} ({str(e).splitlines()[0][:200]})") from e
-    if config.model_type not in SUPPORTED:
-        raise CheckpointError(f"{source!r} is a {config.model_type!r} model; supported: {', '.join(SUPPORTED)}")
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(source, trust_remote_code=False, use_safetensors=True,
-                                                                   dtype=torch.float32)
-        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{source!r} does not load as a {config.model_type} classifier "
-                              f"({str(e).splitlines()[0][:200]})") from e
-    return EncoderModel(model.eval(), tok, source, config.model_type)
+def load_encoder(source: str) -> LoadedModel:
+    """Any supported sequence classifier by folder or hub id, through the one loader every model goes through
+    (checkpoint.load_classifier: config, weights header, tokenizer and size checked before anything is allocated)."""
+    return load_classifier(source)
 
 
 def _shape(v) -> str:
@@ -93,20 +55,20 @@ def _shape(v) -> str:
 
 
 @torch.no_grad()
-def encoder_trace(enc: EncoderModel, text: str, max_length: int = MAX_LENGTH) -> EncoderTrace:
+def encoder_trace(enc: LoadedModel, text: str) -> EncoderTrace:
     text = check_text(text)
-    batch = enc.tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
-    mask = batch["attention_mask"]  # (1, T)
-    base = enc.model.base_model
-    out = base(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
+    model = enc.model
+    batch = enc.tokenizer([text], truncation=True, max_length=enc.max_length, return_tensors="pt")
+    ids, mask = batch["input_ids"], batch["attention_mask"]  # (1, T)
+    out = model.encode(ids, mask)  # the base model's own output
     h = out.last_hidden_state  # (1, T, H)
-    logits = enc.model(**batch).logits[0].float()  # (C,)
+    logits = model.classify(model.main_pooling, model.pool(model.main_pooling, h, mask))[0].float()  # (C,)
     return EncoderTrace(
-        model_type=enc.model_type, base_class=type(base).__name__, output_class=type(out).__name__,
+        model_type=model.architecture, base_class=type(model.backbone).__name__, output_class=type(out).__name__,
         output_keys=list(out.keys()), shapes={k: _shape(v) for k, v in out.items()},
         has_pooler_output=getattr(out, "pooler_output", None) is not None,
         pooled={p: fn(h, mask)[0].float().numpy() for p, fn in pooling.POOLERS.items()},
-        logits=logits.numpy(), probs=logits.softmax(-1).numpy(), labels=enc.labels, own_head=OWN_HEAD[enc.model_type],
+        logits=logits.numpy(), probs=logits.softmax(-1).numpy(), labels=enc.labels, own_head=OWN_HEAD[model.architecture],
     )
 
 
@@ -127,10 +89,10 @@ def tiny_config(kind: str, vocab_size: int, labels: list[str]):
     return configs[kind]()
 
 
-def tiny_encoder(kind: str, tokenizer, labels: list[str]) -> EncoderModel:
+def tiny_encoder(kind: str, tokenizer, labels: list[str]) -> LoadedModel:
     """A tiny random-weight classifier of architecture `kind` built here (nothing downloaded): its shapes are real,
     its predictions are noise."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = AutoModelForSequenceClassification.from_config(tiny_config(kind, len(tokenizer), labels))
-    return EncoderModel(model.eval(), tokenizer, f"tiny random {kind} (built here)", kind)
+    return LoadedModel(AutoPoolingClassifier(model).eval(), tokenizer, f"tiny random {kind} (built here)")

@@ -46,13 +46,14 @@ class AttentionView:
         return self.attentions.shape[1]  # A
 
 
-def eager_backbone(model) -> torch.nn.Module:
-    """An eager-attention copy of model.electra (same weights), cached per model: the served model stays on SDPA."""
+def eager_model(model) -> torch.nn.Module:
+    """An eager-attention copy of the classifier (same weights), cached per model: the served model stays on SDPA, and
+    the copy's own `encode` returns the attention weights."""
     with _lock:
         if model not in _eager:
-            backbone = copy.deepcopy(model.electra).eval()
-            backbone.set_attn_implementation("eager")
-            _eager[model] = backbone
+            copied = copy.deepcopy(model).eval()
+            copied.backbone.set_attn_implementation("eager")
+            _eager[model] = copied
         return _eager[model]
 
 
@@ -66,14 +67,14 @@ def attention_view(classifier: LoadedModel, text: str, n_pad: int = 0, side: str
     model, tok = classifier.model, classifier.tokenizer
     ids = tokenize(tok, [text], classifier.max_length)[0]
     input_ids, mask = (x[None] for x in pad_ids(ids, int(n_pad), tok, side))  # (1, T)
-    position_ids = (mask.cumsum(1) - 1).clamp(min=0)  # (1, T) as ElectraPoolingClassifier.encode
-    out = eager_backbone(model)(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, output_attentions=True)
+    eager = eager_model(model)
+    out = eager.encode(input_ids, mask, output_attentions=True)  # the model's own encode, positions and all
     att = torch.stack(out.attentions)[:, 0].float()  # (L, A, T, T)
     cls_pos = int(mask[0].argmax())  # first real token
     weights = None
     if "attention" in model.poolers:
-        h = model.encode(input_ids, mask).last_hidden_state  # (1, T, H) the served model's own pass
-        weights = model.poolers["attention"].weights(h, mask)[0].float().numpy()  # (T,)
+        h = out.last_hidden_state  # (1, T, H) the same weights' pass (eager attention): no second encoder call
+        weights = eager.poolers["attention"].weights(h, mask)[0].float().numpy()  # (T,)
     real = mask[0].bool()
     return AttentionView(
         text=text, tokens=tok.convert_ids_to_tokens(input_ids[0].tolist()), is_pad=(~real).numpy(),

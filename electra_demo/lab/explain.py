@@ -6,13 +6,13 @@ tensors. Text is validated first (empty -> InputError, oversized -> InputError b
 views/explain.py turns an Explanation into figures, tables and the /explain JSON.
 
 It costs about one bare forward (scripts/bench_fast_path.py): ONE tokenizer call gives the truncated ids and the
-untruncated count; the backbone runs without a mask (one unpadded sentence: nothing to mask); the fixed-weight
-poolings are one matrix multiply over their registry coefficients; every head runs as two batched multiplies over
-weights stacked once per model (`_Plan`, stacked again when a weight changes); the embedding modules run once more
-only for the first sentence of each length, to measure their output shapes (no hooks). The numbers are those of the
+untruncated count; the backbone runs once through `model.encode`; the model's batched `pool_all` (fixed-weight
+poolings as one matrix multiply over their registry coefficients) and `classify_all` (our ELECTRA heads as two batched
+multiplies; another architecture's own head as it is) do the rest; the embedding modules run once more only for the
+first sentence of each length, to measure their output shapes (no hooks). The numbers are those of the
 straightforward computation (model.encode, pooling.pool, each head) to float rounding: tests/test_fast_path.py.
+Any architecture the classifier interface wraps (model.py, encoders.py) goes through this one function.
 """
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,6 @@ from .. import pooling
 from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
-from ..torch_adapter import tensor_version
 
 MAX_CHARS = 20_000  # longer text is rejected before tokenizing (the API bypasses the textbox's limit)
 
@@ -131,159 +130,89 @@ def token_ids(tokenizer, text: str, max_length: int) -> tuple[list[int], int]:
     return [t for i, t in enumerate(ids) if i not in drop], n
 
 
-# ---- the fast path: poolings and heads as a few batched operations, valid for ONE unpadded sentence ----
-
-@functools.lru_cache(maxsize=128)
-def _coefficients(names: tuple[str, ...], T: int, dtype) -> torch.Tensor:
-    """A (K, T): the token weights of each pooling in `names` (fixed weightings: parameter-free or naive) over T real
-    tokens, from its own registry record (pooling.Pooling.coefficients), so that vec = A @ h. Cached per length."""
-    h, m = torch.zeros(1, T, 1, dtype=dtype), torch.ones(1, T, dtype=torch.long)
-    with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in any later mode
-        return torch.cat([pooling.get(p).coefficients(h, m, None) for p in names])  # (K, T)
-
-
-def _learned(module, h, mask):
-    """One learned pooling of one unpadded sentence h (T, H) -> (H,): the module's own layers, called as functions,
-    without the masking (nothing to mask); a module of another kind runs as it is."""
-    kind = type(module)
-    if kind is pooling.AttentionPooling:
-        return F.linear(h, module.score.weight, module.score.bias)[:, 0].softmax(0) @ h  # (T,) weights -> (H,)
-    if kind is pooling.BertPooler:
-        return torch.tanh(F.linear(h[0], module.dense.weight, module.dense.bias))  # (H,) dense + tanh on [CLS]
-    if kind is pooling.ProjectedMaxPooling:
-        return F.gelu(F.linear(h, module.proj.weight, module.proj.bias)).max(0).values  # (H,) max of GELU(proj(h))
-    return module(h[None], mask)[0]
-
-
-class _Plan:
-    """What explain needs from one model, worked out once and cached on it: the pooled names in order, how each is
-    computed, and every trained head's weights stacked for batched multiplies."""
-
-    def __init__(self, model):
-        self.heads = model.poolings  # trained heads, in model.poolings order
-        self.main, self.labels = model.main_pooling, model.labels
-        self.names = model.available_poolings() + list(pooling.NAIVE_POOLERS)  # the pooled dict's order
-        recs = [pooling.get(p) for p in self.names]
-        self.linear = tuple(r.name for r in recs if r.kind != "learned" and r.coefficients is not None)
-        self.maxes = [r.name for r in recs if r.fn in (pooling.max_pool, pooling.naive_max_pool)]
-        self.learned = [(r.name, model.poolers[r.name]) for r in recs if r.kind == "learned"]
-        done = set(self.linear) | set(self.maxes) | {p for p, _ in self.learned}
-        self.others = [p for p in self.names if p not in done]  # a parameter-free pooling of another form: pooling.pool
-        order = list(self.linear) + self.maxes + [p for p, _ in self.learned] + self.others  # the order they are computed in
-        self.index = torch.tensor([order.index(p) for p in self.names])  # computed order -> names order
-        self.head_index = torch.tensor([self.names.index(p) for p in self.heads])  # names order -> heads order
-        self.k_main = self.heads.index(self.main)
-        modules = [model.head(p) for p in self.heads]
-        self.activation = modules[0].activation  # get_activation("gelu") in every ElectraClassificationHead
-        self.params = [t for m in modules for layer in (m.dense, m.out_proj) for t in (layer.weight, layer.bias)]
-        self.key = None
-        self.rows = {}  # shape-trace rows by (T, ...): the same text for every sentence of T tokens
-
-    def stacked(self):
-        """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C)) of every trained head, stacked again when a head
-        weight changed in place (an optimizer step, load_state_dict) or was replaced (`.data = ...`)."""
-        key = [(t.data_ptr(), tensor_version(t)) for t in self.params]
-        if key != self.key:
-            with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable in any later mode
-                w1, b1, w2, b2 = (torch.stack(self.params[k::4]) for k in range(4))
-            self.weights, self.key = (w1.transpose(1, 2), b1[:, None], w2.transpose(1, 2), b2[:, None]), key
-        return self.weights
-
-
-def _submodules(model) -> tuple:
-    """The modules a _Plan reads (heads and learned poolers); a tuple compares them by identity."""
-    return (getattr(model, "classifier", None), *model.heads.values(), *model.poolers.values())
-
-
-def _plan(model) -> _Plan:
-    """The model's cached _Plan; built again when its heads or poolers were swapped for other modules."""
-    plan = model.__dict__.get("_electra_demo_plan")
-    seen = _submodules(model)
-    if plan is None or plan.seen != seen:
-        plan = _Plan(model)
-        plan.seen = seen
-        model.__dict__["_electra_demo_plan"] = plan  # published whole: a concurrent request sees the old plan or this one
-    return plan
-
-
-def pool_all(plan: _Plan, h, mask):
-    """(P, H): every available masked pooling, then the naive ones (plan.names order) of ONE unpadded sentence h (T, H).
-    Fixed weightings are one matrix multiply, the max poolings one max, the learned ones their modules' layers."""
-    parts = [_coefficients(plan.linear, h.shape[0], h.dtype) @ h]  # (K, H)
-    if plan.maxes:
-        parts += [h.max(0).values[None]] * len(plan.maxes)  # (1, H) each: the masked max when nothing is padded
-    parts += [_learned(module, h, mask)[None] for _, module in plan.learned]  # (1, H) each
-    parts += [pooling.pool(p, h[None], mask) for p in plan.others]  # (1, H) each
-    return torch.cat(parts)[plan.index]  # (P, H)
-
-
-def run_heads(plan: _Plan, P, weights=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """((P_heads, C) logits, (P_heads, H) GELU(dense(vec))) of every trained head, in plan.heads (model.poolings)
-    order, from P (P, H) in plan.names order: ElectraClassificationHead in eval mode (dropout is identity) for all
-    heads at once, two batched multiplies. `weights`: plan.stacked(), when the caller already has it."""
-    w1t, b1, w2t, b2 = weights or plan.stacked()
-    x = P[plan.head_index][:, None]  # (P_heads, 1, H)
-    inter = plan.activation(torch.baddbmm(b1, x, w1t))  # (P_heads, 1, H)
-    return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
-
-
-def _embedding_outputs(backbone, input_ids) -> dict:
-    """{"embeddings": (1, T, E), "embeddings_project": (1, T, H) when E != H}: the backbone's own embedding modules run
-    on input_ids, for the shape trace. Only when a sentence length is seen first (the rows are cached per length), so
-    the hot path carries no forward hooks."""
+def _embedding_outputs(model, input_ids) -> dict:
+    """{"embeddings": (1, T, E), "embeddings_project": (1, T, H) or None}: the backbone's own embedding modules run on
+    input_ids, for the shape trace (ELECTRA's embeddings_project, ALBERT's embedding_hidden_mapping_in project E -> H).
+    Only when a sentence length is seen first (the rows are cached per length): no hooks on the hot path."""
+    backbone = model.backbone
     emb = backbone.embeddings(input_ids=input_ids)
-    proj = getattr(backbone, "embeddings_project", None)
+    emb = emb[0] if isinstance(emb, tuple) else emb
+    proj = getattr(backbone, "embeddings_project", None) or getattr(getattr(backbone, "encoder", None),
+                                                                    "embedding_hidden_mapping_in", None)
     return {"embeddings": emb, "embeddings_project": None if proj is None else proj(emb)}
 
 
-def _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main, E, note) -> list[ShapeRow]:
-    """The shape trace, in the order the tensors are made."""
+OWN_PATH = {  # the shape-trace rows of each architecture's own head, after pooled[...]: (name, note)
+    "electra": ("GELU(dense(pooled vector)) inside ElectraClassificationHead, before out_proj", "out_proj"),
+    "bert": ("pooler_output of h[:, 0] (BertPooler: dense + tanh), then dropout: what the classifier reads", "classifier"),
+    "albert": ("pooler_output of h[:, 0] (AlbertModel.pooler + tanh), then dropout: what the classifier reads",
+               "classifier"),
+    "roberta": ("tanh(dense(h[:, 0])) inside RobertaClassificationHead, before out_proj", "out_proj"),
+    "distilbert": ("ReLU(pre_classifier(h[:, 0])), then dropout: what the classifier reads", "classifier"),
+    "deberta-v2": ("ContextPooler(h[:, 0]): dense + activation, then dropout: what the classifier reads", "classifier"),
+}
+
+
+def _pooler_row(out, model, H) -> ShapeRow:
+    """Does the backbone's output HAVE pooler_output? The seed question, per architecture."""
+    po = getattr(out, "pooler_output", None)
+    kind, name = model.architecture, type(model.backbone).__name__
+    if po is not None:
+        return ShapeRow("pooler_output", _shape(po), _dtype(po), f"present: {name} has a pooler (tanh(dense(h[:, 0]))), "
+                        "and this checkpoint's head reads it")
+    if kind == "electra":
+        return ShapeRow("pooler_output", "absent", "-",
+                        f"{type(out).__name__} (ElectraModel's output) has no pooler_output: out.pooler_output raises "
+                        "AttributeError. ElectraModel has no pooler; make a sentence vector from h = "
+                        "out.last_hidden_state with one of the pooled[...] lines below, e.g. vec = h[:, 0]  # (B, H)")
+    why = "built without a pooler for classification" if kind == "roberta" else "has no pooler"
+    return ShapeRow("pooler_output", "absent", "-", f"{name} {why}: its head pools h[:, 0] itself (below)")
+
+
+def _shape_rows(model, out, rec, input_ids, mask, h, inter, logits, probs, names, main, note) -> list[ShapeRow]:
+    """The shape trace, in the order the tensors are made, through this model's own modules."""
     L, T, H = len(out.hidden_states) - 1, h.shape[1], h.shape[2]
+    kind, emb, proj = model.architecture, rec["embeddings"], rec["embeddings_project"]
+    first = "<s>" if kind == "roberta" else "[CLS]"
     rows = [
-        ShapeRow("tokens", f"({T},)", "str", "WordPiece tokens: [CLS] first, [SEP] last; typed '[SEP]' stays text"
+        ShapeRow("tokens", f"({T},)", "str", f"tokens from the tokenizer: {first} first; typed special tokens stay text"
                  + (f"; {note}" if note else "")),
         ShapeRow("input_ids", _shape(input_ids), _dtype(input_ids), "token ids from the tokenizer's vocabulary"),
         ShapeRow("attention_mask", _shape(mask), _dtype(mask), "1 = real token; all ones for one sentence (no padding)"),
+        ShapeRow("embeddings", _shape(emb), _dtype(emb), f"backbone.embeddings: word + position embeddings"
+                 f"{'' if kind in ('distilbert', 'deberta-v2') else ' + token-type'}, LayerNorm (E = {emb.shape[-1]})"),
     ]
-    emb = rec.get("embeddings")
-    if emb is not None:
-        rows.append(ShapeRow("embeddings", _shape(emb), _dtype(emb),
-                             f"backbone.embeddings: word + position + token-type embeddings, LayerNorm (E = {E})"))
-    proj = rec.get("embeddings_project")
     if proj is not None:
+        where = "embeddings_project" if kind == "electra" else "encoder.embedding_hidden_mapping_in"
         rows.append(ShapeRow("embeddings_project", _shape(proj), _dtype(proj),
-                             f"ELECTRA projects the embeddings from E = {E} to H = {H} (a Linear) before layer 1"))
-    else:
+                             f"{where} projects the embeddings from E = {emb.shape[-1]} to H = {H} (a Linear) before layer 1"))
+    elif kind in ("electra", "albert"):
         rows.append(ShapeRow("embeddings_project", "absent", "-",
-                             f"E = H = {H}: this ElectraModel has no embeddings_project (only when E != H)"))
+                             f"E = H = {H}: this {type(model.backbone).__name__} has no projection (only when E != H)"))
     rows.append(ShapeRow("hidden_states", f"{L + 1} x {_shape(out.hidden_states[0])}", _dtype(out.hidden_states[0]),
                          f"L + 1 = {L + 1}: hidden_states[0] is the embedding output (input of layer 1), "
                          f"hidden_states[l] the output of layer l = 1..{L}"))
     rows.append(ShapeRow("last_hidden_state", _shape(h), _dtype(h), f"== hidden_states[{L}], the output of the last layer"))
-    try:
-        po = out.pooler_output
-        rows.append(ShapeRow("pooler_output", _shape(po), _dtype(po), "present in this backbone's output"))
-    except AttributeError:
-        rows.append(ShapeRow("pooler_output", "absent", "-",
-                             f"{type(out).__name__} (ElectraModel's output) has no pooler_output: out.pooler_output raises "
-                             "AttributeError. ElectraModel has no pooler; make a sentence vector from h = "
-                             "out.last_hidden_state with one of the pooled[...] lines below, e.g. vec = h[:, 0]  # (B, H)"))
+    rows.append(_pooler_row(out, model, H))
     pooled_shape, pooled_dtype = f"(1, {H})", _dtype(h)
     for p in names:
         rows.append(ShapeRow(f"pooled[{p}]", pooled_shape, pooled_dtype, pooling.get(p).forward_code))
-    rows.append(ShapeRow(f"heads[{main}] intermediate", _shape(inter), _dtype(inter),
-                         "GELU(dense(pooled vector)) inside ElectraClassificationHead, before out_proj"))
-    rows.append(ShapeRow("logits", _shape(logits), _dtype(logits), f"heads[{main}].out_proj: one score per class"))
+    what, last = OWN_PATH[kind]
+    rows.append(ShapeRow(f"heads[{main}] intermediate", _shape(inter), _dtype(inter), what))
+    rows.append(ShapeRow("logits", _shape(logits), _dtype(logits), f"heads[{main}].{last}: one score per class"))
     rows.append(ShapeRow("probabilities", _shape(probs), _dtype(probs), "softmax(logits)"))
     return rows
 
 
+ENCODER_CALLS = [0]  # backbone forward passes explain() has made (tests count them per Explain click)
+
+
 @torch.inference_mode()
 def explain(classifier: LoadedModel, text: str) -> Explanation:
-    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode).
-
-    The fast path (tokenize once, poolings and heads batched) gives the numbers of the straightforward computation
-    (model.encode, model.pool and model.classify per pooling) to float rounding; tests/test_fast_path.py pins it.
+    """Everything the explorer shows for `text`, from one forward pass of `classifier` (eval mode), through the
+    model's own modules: its backbone, then `model.pool_all` (every pooling at once) and `model.classify_all` (every
+    trained head at once), the batched forms the model keeps beside `pool` and `classify` (tests/test_fast_path.py
+    pins them equal to the one-at-a-time computation and to training's forward).
     """
     text = check_text(text)
     model, tok, M = classifier.model, classifier.tokenizer, classifier.max_length
@@ -291,40 +220,39 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     note = f"truncated from {n_tokens} to {len(ids)} tokens" if n_tokens > len(ids) else ""
     input_ids = torch.tensor([ids])  # (1, T)
     mask = torch.ones_like(input_ids)  # (1, T)
-    backbone = model.electra
-    # what does not depend on the forward pass is done before it, while the caches still hold Python's and torch's
-    # working set (right after a forward pass every small operation costs several times more)
-    plan = _plan(model)
-    weights = plan.stacked()
+    names = model.available_poolings() + list(pooling.NAIVE_POOLERS)  # the pooled dict's order
+    heads_, main, labels = model.poolings, model.main_pooling, model.labels
+    k_main = heads_.index(main)
     tokens = tok.convert_ids_to_tokens(ids)
-    # the one forward pass. One unpadded sentence: no attention mask and the default positions 0..T-1 are exactly
-    # what model.encode(input_ids, mask) computes (positions from an all-ones mask, a mask that masks nothing).
-    out = backbone(input_ids=input_ids, output_hidden_states=True)
+    # the one forward pass. One unpadded sentence: the all-ones mask masks nothing, and the positions counted from it
+    # are the default 0..T-1, exactly what model.encode(input_ids, mask) computes.
+    ENCODER_CALLS[0] += 1
+    out = model.encode(input_ids, mask, output_hidden_states=True)
     hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
     h = out.last_hidden_state  # (1, T, H)
     T = hs.shape[1]
 
-    P = pool_all(plan, h[0], mask)  # (P, H): every available pooling, then the naive baselines
-    head_logits, inters = run_heads(plan, P, weights)  # (P_heads, C), (P_heads, H) in plan.heads order
-    main, labels, names, k_main = plan.main, plan.labels, plan.names, plan.k_main
-    inter = inters[k_main][None]  # (1, H) GELU(dense(pooled[main])) in the main head
+    P = model.pool_all(h[0], mask)  # (P, H): every available pooling, then the naive baselines
+    head_logits, inters = model.classify_all(P, names)  # (P_heads, C), (P_heads, F) in model.poolings order
+    inter = inters[k_main][None]  # (1, F) what the main head's last layer reads
     logits = head_logits[k_main][None]  # (1, C)
     head_probs = head_logits.float().softmax(-1)  # (P_heads, C)
     probs = head_probs[k_main][None]  # (1, C)
     P = P.float()
     best, rows_probs = head_probs.argmax(-1).tolist(), head_probs.tolist()
     heads = dict.fromkeys(names)  # None = no head trained
-    for i, p in enumerate(plan.heads):
+    for i, p in enumerate(heads_):
         heads[p] = HeadPrediction(labels[best[i]], rows_probs[i][best[i]], rows_probs[i])
 
-    key = (T, note, _dtype(h))  # what the rows' text depends on, for this model
-    rows = plan.rows.get(key)
-    if rows is None:  # first sentence of this length: the embedding tensors measured (no hooks on the hot path)
-        rec = _embedding_outputs(backbone, input_ids)
-        rows = [tuple(vars(r).values()) for r in _shape_rows(out, rec, input_ids, mask, h, inter, logits, probs, names, main,
-                                                            backbone.config.embedding_size, note)]
-        if not note:  # a truncation note names N: not worth keeping
-            plan.rows[key] = rows
+    cache = model.__dict__.setdefault("_electra_demo_rows", {})  # shape-trace rows by what their text depends on
+    key = (T, note, _dtype(h), tuple(names), main)
+    rows = cache.get(key)
+    if rows is None:  # first sentence of this length: the embedding tensors measured
+        rec = _embedding_outputs(model, input_ids)
+        rows = [tuple(vars(r).values()) for r in _shape_rows(model, out, rec, input_ids, mask, h, inter, logits, probs,
+                                                            names, main, note)]
+        if not note and len(cache) < 1024:  # a truncation note names N: not worth keeping
+            cache[key] = rows
 
     hs, Pn = hs.numpy(), P.numpy()  # (L+1, T, H), (P, H): numpy from here (small arrays: less per-call overhead)
     norms = np.sqrt(np.square(hs).sum(-1))  # (L+1, T) L2 norm of each token's vector at each layer (np.linalg.norm's sum)

@@ -18,6 +18,7 @@ from transformers.models.bert.modeling_bert import BertPooler
 from transformers.models.electra.modeling_electra import ElectraClassificationHead
 
 from .. import pooling
+from ..encoders import OWN_HEAD
 from ..errors import InputError
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
@@ -116,13 +117,16 @@ def _tiny_report():
 
 @torch.no_grad()
 def _yours(classifier) -> OutputInfo:
-    backbone = classifier.model.electra
+    model = classifier.model
     ids = torch.tensor([classifier.tokenizer("good film")["input_ids"]])  # (1, T)
-    return _info(f"{type(backbone).__name__} (this checkpoint)", backbone, backbone(ids, attention_mask=torch.ones_like(ids)))
+    return _info(f"{type(model.backbone).__name__} (this checkpoint)", model.backbone, model.encode(ids, torch.ones_like(ids)))
 
 
 def pooler_origin(classifier) -> str:
     """One sentence: where this classifier's `bert_pooler` pooling started (BERT's pretrained pooler, or random)."""
+    kind = classifier.model.architecture
+    if kind != "electra":
+        return f"This {kind} checkpoint's own head: {OWN_HEAD[kind]}."
     if "bert_pooler" not in classifier.model.poolings:
         return "This checkpoint has no `bert_pooler` head."
     source = classifier.info.get("source") or {}

@@ -149,6 +149,10 @@ def export_web(classifier, out: str, node_modules: str = NODE_MODULES, overwrite
     """Write the static site for `classifier` (a LoadedModel) into `out`; returns {file: bytes}. The folder is built
     beside `out` and moved into place whole; an existing `out` is replaced only with `overwrite` and only when this
     command wrote it (its model.json says so)."""
+    kind = classifier.model.architecture
+    if kind != "electra":  # the ONNX graph is ElectraPoolingClassifier's (graph.py)
+        raise InputError(f"export-web exports ELECTRA classifiers (ours or ElectraForSequenceClassification); this one is "
+                         f"a {kind} model: explore it with `python app.py --checkpoint ...` instead")
     out = check_ready(out, node_modules, overwrite)
     vendor = vendor_files(node_modules)
     parent = os.path.dirname(out)
