@@ -93,17 +93,24 @@ def test_bad_inputs_get_clear_messages(client, tmp_path):
 
 
 def test_one_model_limit_across_every_endpoint(tiny_loaded):
-    """Every event that runs the model, public or the page's own, shares ONE concurrency group (2 at once in all)."""
-    from electra_demo.app.common import CONCURRENCY
+    """Every event that runs the model, public or the page's own, shares ONE concurrency group (2 at once in all);
+    the runs over a set of sentences (dataset, similarity, mismatch) are the HEAVY group, one at a time."""
+    from electra_demo.app.common import CONCURRENCY, HEAVY
     from electra_demo.app.page import build_demo
 
     demo = build_demo(tiny_loaded)
     light = {"code_for", "snippet", "code", "pooler_output", "change_method", "send", "opening", "lambda", "lambda_1",
              "lambda_2"}  # no model call: formatting, a cached dataset view, copying text
+    heavy = set()
     for fn in demo.fns.values():
         if fn.fn is None or fn.api_name in light:
             continue
-        assert (fn.concurrency_id, fn.concurrency_limit) == ("model", CONCURRENCY), fn.api_name
+        if fn.concurrency_id == HEAVY["concurrency_id"]:  # the public three and the two tabs' own controls (fill_N)
+            assert fn.concurrency_limit == 1 and fn.api_name.startswith(("dataset", "similarity", "mismatch", "fill"))
+            heavy.add(fn.api_name)
+        else:
+            assert (fn.concurrency_id, fn.concurrency_limit) == ("model", CONCURRENCY), fn.api_name
+    assert len(heavy) == 5 and {"dataset", "similarity", "mismatch"} <= heavy
 
 
 def test_lesson_endpoints(client, tiny_loaded):
