@@ -119,7 +119,7 @@ class AutoPoolingClassifier(nn.Module):
         return list(pooling.POOLERS)
 
     def encode(self, input_ids, attention_mask, output_hidden_states: bool = False, **kwargs):
-        if self.architecture in MASK_POSITIONS:
+        if self.architecture in MASK_POSITIONS and attention_mask is not None:
             kwargs["position_ids"] = position_ids_from_mask(attention_mask)
         return self.backbone(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=output_hidden_states,
                              **kwargs)  # last_hidden_state (B, T, H); hidden_states: L+1 x (B, T, H)

@@ -186,7 +186,7 @@ class ElectraPoolingClassifier(ElectraPreTrainedModel):
         return self.electra(
             input_ids=input_ids,
             attention_mask=attention_mask,
-            position_ids=position_ids_from_mask(attention_mask),
+            position_ids=None if attention_mask is None else position_ids_from_mask(attention_mask),
             output_hidden_states=output_hidden_states,
             **kwargs,  # e.g. output_attentions=True (the attention lab)
         )  # last_hidden_state (B, T, H); hidden_states: L+1 x (B, T, H)

@@ -224,10 +224,10 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     heads_, main, labels = model.poolings, model.main_pooling, model.labels
     k_main = heads_.index(main)
     tokens = tok.convert_ids_to_tokens(ids)
-    # the one forward pass. One unpadded sentence: the all-ones mask masks nothing, and the positions counted from it
-    # are the default 0..T-1, exactly what model.encode(input_ids, mask) computes.
+    # the one forward pass. One unpadded sentence: no mask (an all-ones mask masks nothing) and the default positions
+    # 0..T-1, exactly what model.encode(input_ids, mask) computes, without building the attention mask.
     ENCODER_CALLS[0] += 1
-    out = model.encode(input_ids, mask, output_hidden_states=True)
+    out = model.encode(input_ids, None, output_hidden_states=True)
     hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
     h = out.last_hidden_state  # (1, T, H)
     T = hs.shape[1]
