@@ -20,9 +20,9 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
         with gr.Row():
             name = gr.Dropdown(names, value="attention" if "attention" in names else names[0], label="pooling",
                                elem_id="attr-pooling")
-            quantity = gr.Radio(list(QUANTITIES), value="weight", label="show")
-            n_pad = gr.Slider(0, MAX_PAD, value=4, step=1, label="pads")
-            side = gr.Radio(list(SIDES), value="right", label="padding side")
+            quantity = gr.Radio(list(QUANTITIES), value="weight", label="show", elem_id="attr-show")
+            n_pad = gr.Slider(0, MAX_PAD, value=4, step=1, label="pads", elem_id="attr-pads")
+            side = gr.Radio(list(SIDES), value="right", label="padding side", elem_id="attr-side")
         text = gr.HighlightedText(label="tokens (red +, blue -; scaled to the largest)", elem_id="attribution-text",
                                   color_map=None)
         note = gr.Markdown()
@@ -59,4 +59,6 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
         check(pooling, show, pads, side)
         return views.attribution_json(attribution(classifier, sentence(text), pooling, int(pads), side))
 
-    return Lab(fill, [choice, name, quantity, n_pad, side], outputs, [(attribution_api, "attribution", MODEL)])
+    lab = Lab(fill, [choice, name, quantity, n_pad, side], outputs, [(attribution_api, "attribution", MODEL)])
+    lab.url = {"attr_pooling": name, "attr_show": quantity, "attr_pads": n_pad, "attr_side": side}  # keys in the link
+    return lab

@@ -105,7 +105,9 @@ def compare_tab(classifier, shown, models, choice):
 
     outputs = [summary, figure, table, shapes]
     other.submit(when_explained(fill), [shown, choice, other], outputs, api_visibility="private", **MODEL)
-    return pair, other, Lab(fill, [choice, other], outputs)
+    lab = Lab(fill, [choice, other], outputs)
+    lab.url = {"b": other}  # this tab's key in the page's link
+    return pair, other, lab
 
 
 def code_tab(names: list[str]) -> tuple[list, "Follow"]:
@@ -127,15 +129,16 @@ def code_tab(names: list[str]) -> tuple[list, "Follow"]:
         return {choice: gr.Dropdown(shown, value=shown[0]), code: views.code_for(shown[0])}
 
     choice.change(user_errors(code_for), choice, code, api_visibility="private")
-    return [(code_for, "code", {})], Follow(follow, [choice, code])
+    return [(code_for, "code", {})], Follow(follow, [choice, code], {"code_pooling": choice})
 
 
 class Follow:
     """What a tab that describes the model (not the sentence) hands the page: fn(classifier) -> {component: value},
     run when the model menu changes, and its outputs."""
 
-    def __init__(self, fn, outputs: list):
+    def __init__(self, fn, outputs: list, url: dict | None = None):
         self.fn, self.outputs = fn, outputs
+        self.url = url or {}  # {URL key: control}: the tab's keys in the page's link
 
 
 def api_endpoints(classifier, more: list) -> list:

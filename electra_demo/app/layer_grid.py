@@ -48,4 +48,6 @@ def layer_tab(classifier, shown, models, choice, tab_layer: list) -> Lab:
         return views.layer_grid_json(layer_grid(classifier, sentence(text)))
 
     tab_layer[0] = layer
-    return Lab(fill, [choice, layer], [drift, sim, probe, raw], [(layer_grid_api, "layer_grid", MODEL)])
+    lab = Lab(fill, [choice, layer], [drift, sim, probe, raw], [(layer_grid_api, "layer_grid", MODEL)])
+    lab.url = {"grid_layer": layer}  # this tab's key in the page's link
+    return lab

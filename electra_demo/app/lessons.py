@@ -97,7 +97,9 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         v = similarity_view(classifier, sentence(text), sentences_checked(sentences), labels, progress=stop_if_gone)
         return similarity_views.similarity_json(v)
 
-    return Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", HEAVY)])
+    lab = Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", HEAVY)])
+    lab.url = {"sim_set": source, "sim_typed": typed}  # this tab's keys in the page's link
+    return lab
 
 
 def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
@@ -132,7 +134,9 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         v = mismatch_view(classifier, sentence(text), texts, labels, progress=stop_if_gone)
         return mismatch_views.mismatch_json(v)
 
-    return Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", HEAVY)])
+    lab = Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", HEAVY)])
+    lab.url = {"mm_set": source, "mm_typed": typed}  # this tab's keys in the page's link
+    return lab
 
 
 def attention_tab(classifier, shown, models, choice) -> Lab:
@@ -144,8 +148,8 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
                     "layer. With pads, padding columns get exactly 0: the mask at work.")
         with gr.Row():
             layer = gr.Slider(1, L, value=L, step=1, label="layer", elem_id="attention-layer")
-            n_pad = gr.Slider(0, MAX_PAD, value=0, step=1, label="pads")
-            side = gr.Radio(list(SIDES), value="right", label="padding side")
+            n_pad = gr.Slider(0, MAX_PAD, value=0, step=1, label="pads", elem_id="attention-pads")
+            side = gr.Radio(list(SIDES), value="right", label="padding side", elem_id="attention-side")
         heads = gr.Plot(label="each head of the layer", elem_id="attention-heads-plot")
         cls_row = gr.Plot(label="the [CLS] row of every layer and head")
         versus = gr.Plot(label="self-attention vs the attention pooling")
@@ -159,7 +163,7 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
                 versus: attention_views.pooling_vs_attention(v), raw: attention_views.attention_json(v, int(at))}
 
     outputs = [heads, cls_row, versus, raw]
-    gr.on([layer.release, n_pad.release, side.change], when_explained(fill), [shown, choice, layer, n_pad, side], outputs,
+    gr.on([layer.change, n_pad.change, side.change], when_explained(fill), [shown, choice, layer, n_pad, side], outputs,
           api_visibility="private", trigger_mode="always_last", **MODEL)
 
     def attention_api(text: str, layer: int = L, pads: int = 0, side: str = "right") -> dict:
@@ -168,7 +172,9 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
             raise InputError(f"layer and pads must be whole numbers, side one of {', '.join(SIDES)}")
         return attention_views.attention_json(attention_view(classifier, sentence(text), pads, side), layer)
 
-    return Lab(fill, [choice, layer, n_pad, side], outputs, [(attention_api, "attention", MODEL)])
+    lab = Lab(fill, [choice, layer, n_pad, side], outputs, [(attention_api, "attention", MODEL)])
+    lab.url = {"att_layer": layer, "att_pads": n_pad, "att_side": side}  # this tab's keys in the page's link
+    return lab
 
 
 def encoder_choices() -> dict[str, str]:
@@ -212,4 +218,6 @@ def encoder_tab(classifier, shown) -> Lab:
         """The base model's output keys and shapes (pooler_output or not), every parameter-free pooling, its own head."""
         return encoder_views.trace_json(encoder_trace(load(encoder), sentence(text)))
 
-    return Lab(lambda sent, which: fill(sent, which), [entry], [trace, raw], [(encoder_api, "encoder_trace", MODEL)])
+    lab = Lab(lambda sent, which: fill(sent, which), [entry], [trace, raw], [(encoder_api, "encoder_trace", MODEL)])
+    lab.url = {"encoder": entry}  # this tab's key in the page's link
+    return lab

@@ -15,7 +15,7 @@ def padding_tab(classifier, shown, models, choice) -> Lab:
                     "through the trained head of the pooling it imitates (naive_mean -> mean head ...).")
         with gr.Row():
             n = gr.Slider(0, MAX_PADS, value=64, step=1, label="N pad tokens (largest in the sweep)", elem_id="pad-slider")
-            side = gr.Radio(list(SIDES), value="right", label="side for the vector view")
+            side = gr.Radio(list(SIDES), value="right", label="side for the vector view", elem_id="pad-side")
         other = gr.Textbox(DEFAULT_OTHER, label="a longer sentence to batch with (Enter re-runs)", max_length=MAX_CHARS,
                            lines=1, elem_id="pad-other")
         summary = gr.Markdown(elem_id="padding-summary")
@@ -45,4 +45,6 @@ def padding_tab(classifier, shown, models, choice) -> Lab:
             raise InputError(f"side must be one of {', '.join(SIDES)}, and other a text")
         return views.padding_json(padding_lab(classifier, sentence(text), n_pads, sentence(other) if other.strip() else ""))
 
-    return Lab(fill, [choice, n, other, side], outputs, [(padding_api, "padding_lab", MODEL)])
+    lab = Lab(fill, [choice, n, other, side], outputs, [(padding_api, "padding_lab", MODEL)])
+    lab.url = {"pads": n, "pad_side": side, "pad_b": other}  # this tab's keys in the page's link
+    return lab

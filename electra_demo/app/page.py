@@ -22,6 +22,7 @@ from .dataset import dataset_tab
 from .explain import api_endpoints, code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, shapes_tab
 from .layer_grid import layer_tab
 from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
+from . import permalink
 from .models import Models
 from .padding import padding_tab
 from .pooler_output import pooler_tab
@@ -41,14 +42,6 @@ CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
 #stale:empty, #stale .prose:empty { display: none; }
 .js-plotly-plot, .plot-container { width: 100% !important; }
-/* every tab reachable at once (14 tabs): they wrap onto a second row instead of hiding behind "More tabs" */
-.tab-wrapper { flex-wrap: wrap !important; height: auto !important; }
-#tabs .overflow-menu { display: contents !important; }
-#tabs .overflow-menu > button[aria-label="More tabs"] { display: none !important; }
-#tabs .overflow-dropdown button { width: auto !important; }
-#tabs .overflow-dropdown, #tabs .overflow-dropdown.hide { display: flex !important; flex-direction: row !important;
-  flex-wrap: wrap; position: static !important; width: 100% !important; min-width: 0 !important;
-  box-shadow: none !important; border: none !important; background: none !important; padding: 0 !important; }
 @media (max-width: 640px) {
   #model-row { flex-direction: column !important; }
   .table-wrap { overflow-x: auto !important; }
@@ -60,9 +53,9 @@ CSS = """
 """
 # The browser side of the shareable URL and of plots in hidden tabs (plain functions on window, used by events' js).
 HEAD = """<script>
-window.electraTab = () => {
+window.electraTab = () => {  // the selected tab's id (the link's `tab`)
   const b = document.querySelector('#tabs [role=tab][aria-selected=true]');
-  return b ? b.innerText.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') : '';
+  return b ? (b.getAttribute('data-tab-id') || '') : '';
 };
 window.electraSync = (vals) => {
   const u = new URL(window.location.href);
@@ -82,21 +75,6 @@ window.electraResize = () => {  // plots drawn in a hidden tab come back at the 
 </script>"""
 
 
-def restore(params: dict, L: int, tabs: list[str]) -> dict:
-    """The view a shared URL asks for, each value checked (a bad one falls back to the default, never to an error)."""
-    def number(key, lo, hi, default):
-        try:
-            v = int(params.get(key, default))
-        except (TypeError, ValueError):
-            return default
-        return min(max(v, lo), hi)
-
-    text = (params.get("sentence") or "").strip()[:MAX_CHARS] or EXAMPLES[0]
-    return dict(sentence=text, tab=params.get("tab") if params.get("tab") in tabs else tabs[0], layer=number("layer", 0, L, L),
-                b=(params.get("b") if "b" in params else compare_views.TEACHING_PAIR[1])[:MAX_CHARS],
-                pads=params.get("pads"), pooling=params.get("pooling"))
-
-
 def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, models: Models | None = None) -> gr.Blocks:
     """The page for `classifier`; `models` (default: this one only) are the checkpoints offered in its model menu."""
     models = models or Models(classifier)
@@ -108,7 +86,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                     "Scripts: the [JSON API](api/).")
         with gr.Row(equal_height=True, elem_id="model-row"):
             card = gr.Markdown(views.model_card(classifier), elem_id="model-card")
-            choice = gr.Dropdown(models.names, value=models.first_name, label="model (checkpoint folder)", scale=0,
+            choice = gr.Dropdown(models.choices, value=models.first_name, label="model (checkpoint folder)", scale=0,
                                  min_width=220, elem_id="model-choice", interactive=len(models.names) > 1)
         with gr.Row():
             with gr.Column(scale=3):
@@ -129,7 +107,8 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                                    elem_id="shown-text")  # THE sentence: main and lab tabs read it, never the box
                 label = gr.Label(num_top_classes=len(classifier.labels), label="prediction", elem_id="prediction")
                 note = gr.Markdown(elem_id="note")
-        with gr.Tabs(elem_id="tabs") as tabs:
+        # "wrap": every tab in view on one or more rows, each in its fixed place (a selected tab never moves)
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as tabs:
             formatters = shapes_tab()
             slider, heatmap, hidden = hidden_tab(L)
             formatters.update(hidden)
@@ -153,6 +132,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         formatters = {label: lambda e, layer: views.prediction(e), note: lambda e, layer: views.note_markdown(e),
                       **formatters}
         labs = [compare, padding, attribution, grid, similarity, mismatch, attention, encoder]
+        follows = [code_follow, pooler_follow]  # the tabs that describe the model rather than the sentence
 
         @user_errors
         def explore(text_: str, model: str, layer: int):
@@ -194,9 +174,13 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                 f.write(views.pooled_csv(expl, name))
             return gr.File(paths, visible=True)
 
-        sync_js = ("(s, l, b, p, q, m) => { window.electraSync({sentence: s, layer: l, b: b, pads: p, pooling: q, "
-                   f"model: m === {models.first_name!r} ? '' : m}}); window.electraResize(); }}")
-        sync_inputs = [shown, slider, other, padding.inputs[1], attribution.inputs[1], choice]
+        url = permalink.Table(tabs, tab_ids)  # THE table of URL keys: each tab's own keys, plus the page's
+        url.add({"sentence": shown, "model": choice, "layer": slider})
+        for part in [*labs, *follows]:
+            url.add(part.url)
+        upload, pick, text_col, label_col, method = dataset.inputs[:5]  # the dataset tab (app/dataset.py) hands no keys
+        url.add({"data_file": pick, "data_text": text_col, "data_label": label_col, "data_pooling": method})
+        sync_js, sync_inputs = url.js(), url.components
 
         def explain_chain(*triggers, pre=None):
             """Explain the box's sentence, then every lab tab on it, then put it in the URL."""
@@ -213,7 +197,8 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                       show_progress="hidden", **MODEL).then(None, sync_inputs, None, js=sync_js)
         explain_chain(pre=examples.click(lambda i: EXAMPLES[i], examples, text, api_visibility="private"))
         explain_chain(pre=pair.click(lambda: compare_views.TEACHING_PAIR, None, [text, other], api_visibility="private"))
-        other.submit(None, sync_inputs, None, js=sync_js)
+        for control in sync_inputs[1:]:  # every control writes the link at once (in the browser only)
+            getattr(control, "submit" if isinstance(control, gr.Textbox) else "change")(None, sync_inputs, None, js=sync_js)
         tabs.change(None, sync_inputs, None, js=sync_js)
 
         def send(view, evt: gr.SelectData):
@@ -229,19 +214,21 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         export.click(when_explained(export_files), [shown, choice], files_out, api_visibility="private", **MODEL)
 
         def opening(request: gr.Request):
-            """Opens ready: the shared URL's view (or the first example), explained as soon as the page loads."""
+            """Opens ready: the shared URL's view (or the first example), explained as soon as the page loads. Every
+            value is checked by the URL table; a bad one is ignored (the control keeps its default)."""
             params = dict(request.query_params) if request else {}
-            v = restore(params, L, tab_ids)
-            out = {text: v["sentence"], slider: v["layer"], other: v["b"], tabs: gr.Tabs(selected=v["tab"])}
-            if v["pads"] is not None and str(v["pads"]).isdigit():
-                out[padding.inputs[1]] = min(int(v["pads"]), 512)
-            if v["pooling"] in [c[1] for c in attribution.inputs[1].choices]:
-                out[attribution.inputs[1]] = v["pooling"]
+            out = {text: EXAMPLES[0], tabs: gr.Tabs(selected=tab_ids[0])}
+            maxima = {}
             if params.get("model") in models.names and params["model"] != models.first_name:
                 out.update(switch(params["model"]))
-            return out
-
-        follows = [code_follow, pooler_follow]  # the tabs that describe the model rather than the sentence
+                n = models.get(params["model"]).model.config.num_hidden_layers
+                maxima = {c: n for c in (slider, grid_layer[0], attention.url["att_layer"])}
+            v = url.read(params, maxima)
+            sent = (v.pop(shown, "") or "").strip()
+            out[text] = sent[:MAX_CHARS] or EXAMPLES[0]
+            out[tabs] = gr.Tabs(selected=v.pop("tab", tab_ids[0]))
+            v.pop(choice, None)  # the model: switched above
+            return {**out, **v}
 
         def switch(name: str) -> dict:
             """Another checkpoint: its card, the controls that depend on its size and poolings, the model's tabs."""
@@ -258,7 +245,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         switch_outputs = [choice, card, slider, grid_layer[0], label, attribution.inputs[1],
                           *[o for f in follows for o in f.outputs]]
         explain_chain(pre=choice.input(user_errors(switch), choice, switch_outputs, api_visibility="private", **MODEL))
-        load = demo.load(opening, None, [text, slider, other, tabs, padding.inputs[1], *switch_outputs],
+        load = demo.load(opening, None, list(dict.fromkeys([text, tabs, *switch_outputs, *url.components[1:]])),
                          api_visibility="private")
         explain_chain(pre=load)
         def dataset_opening(file, picked, *rest):

@@ -39,4 +39,4 @@ def pooler_tab(classifier) -> tuple[list, Follow]:
         mine = explain_pooler(other)
         return {facts: views.pooler_markdown(mine), numbers: views.pooler_json(mine)}
 
-    return [(pooler_api, "pooler_output", {})], Follow(follow, [facts, numbers])
+    return [(pooler_api, "pooler_output", {})], Follow(follow, [facts, numbers], {"snippet": choice})

@@ -1,0 +1,137 @@
+"""A page a teacher can project and share (issue 23), in headless Debian chromium: every view reachable by a link,
+bad links ignored, tabs that stay in place, bad input that keeps the page."""
+import urllib.parse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import browser_marks
+from tests.harness import browser_page
+
+pytestmark = browser_marks()
+
+TYPED = "sentences typed below"
+LINES = "\n".join(f"{w} film number {i}" for i, w in enumerate(["good", "bad", "great", "awful"] * 3))
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with browser_page(app_url, width=1400, height=900) as pg:
+        _explained(pg)
+        yield pg
+
+
+def _explained(page, text=None):
+    page.wait_for_function("""(t) => { const b = document.querySelector('#shown-text textarea');
+        return b && b.value && (t === null || b.value === t); }""", arg=text)
+
+
+def _tab(page, tab_id):
+    page.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]').click()
+    expect(page.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]')).to_have_attribute("aria-selected", "true")
+
+
+def _number(page, elem_id, value):
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _radio(page, elem_id, value):
+    page.locator(f"#{elem_id} label").filter(has_text=value).click()
+
+
+def _menu(page, elem_id, value):
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=value, exact=True).click()
+
+
+def _text(page, elem_id, value):
+    box = page.locator(f"#{elem_id} textarea").first
+    box.fill(value)
+    box.press("Shift+Enter" if "\n" in value else "Enter")  # a box of several lines: Shift+Enter runs it
+
+
+def _value(page, elem_id):
+    """A control's value as the page shows it: a slider's number, a radio's checked value, a menu's or a box's text."""
+    return page.evaluate("""(id) => { const e = document.getElementById(id);
+        const n = e.querySelector('input[type=number]'); if (n) return n.value;
+        const r = e.querySelector('input[type=radio]:checked'); if (r) return r.value;
+        const t = e.querySelector('textarea, input'); return t ? t.value : null; }""", elem_id)
+
+
+# tab id -> [(control elem_id, how to change it, new value, URL key)]
+CHANGES = {
+    "hidden-states": [("layer-slider", _number, "1", "layer")],
+    "compare": [("compare-text", _text, "a poor film", "b")],
+    "code": [("code-pooling", _menu, "mean", "code_pooling")],
+    "padding-lab": [("pad-slider", _number, "200", "pads"), ("pad-side", _radio, "left", "pad_side"),
+                    ("pad-other", _text, "a longer sentence than this one to batch with", "pad_b")],
+    "where-is-my-pooler-output": [("snippet-pooling", _menu, "mean", "snippet")],
+    "pooling-attribution": [("attr-pooling", _menu, "mean", "attr_pooling"),
+                            ("attr-show", _radio, "contribution", "attr_show"), ("attr-pads", _number, "7", "attr_pads"),
+                            ("attr-side", _radio, "left", "attr_side")],
+    "layer-x-pooling": [("grid-layer", _number, "1", "grid_layer")],
+    "similarity": [("sim-set", _menu, TYPED, "sim_set"), ("sim-typed", _text, LINES, "sim_typed")],
+    "mismatch": [("mm-set", _menu, TYPED, "mm_set"), ("mm-typed", _text, LINES, "mm_typed")],
+    "attention-heads": [("attention-layer", _number, "1", "att_layer"), ("attention-pads", _number, "3", "att_pads"),
+                        ("attention-side", _radio, "left", "att_side")],
+    "any-encoder": [("encoder-choice", _menu, "tiny random roberta (built here)", "encoder")],
+}
+
+
+@pytest.mark.parametrize("tab_id", list(CHANGES))
+def test_every_tab_and_control_reopens_from_its_link(page, app_url, tab_id):
+    page.goto(app_url + "?" + urllib.parse.urlencode({"sentence": "a fine film"}))
+    _explained(page, "a fine film")
+    _tab(page, tab_id)
+    page.wait_for_function("(t) => new URL(location.href).searchParams.get('tab') === t", arg=tab_id)
+    for elem_id, change, value, key in CHANGES[tab_id]:
+        change(page, elem_id, value)
+        page.wait_for_function("([k, v]) => new URL(location.href).searchParams.get(k) === v", arg=[key, value])
+    link = page.url
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["tab"] == [tab_id]
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 900})  # a fresh context: no
+    try:                                                                                     # state shared
+        fresh = context.new_page()
+        fresh.goto(link)
+        _explained(fresh, "a fine film")
+        expect(fresh.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]')).to_have_attribute("aria-selected", "true")
+        for elem_id, _, value, _ in CHANGES[tab_id]:
+            assert _value(fresh, elem_id) == value, (elem_id, link)
+        assert fresh.locator(".toast-body").count() == 0
+    finally:
+        context.close()
+
+
+def test_bad_link_values_are_ignored(page, app_url):
+    bad = {"sentence": "a fine film", "tab": "attention-heads", "pads": "²", "layer": "9" * 5000, "att_layer": "-3",
+           "att_side": "middle", "attr_pooling": "<b>x</b>", "attr_pads": "1e3", "encoder": "nope", "model": "../x"}
+    page.goto(app_url + "?" + urllib.parse.urlencode(bad))
+    page.console_errors.clear()  # requests the previous page left in flight abort on navigation: not this page's
+    _explained(page, "a fine film")
+    expect(page.locator('#tabs [role=tab][data-tab-id="attention-heads"]')).to_have_attribute("aria-selected", "true")
+    assert _value(page, "attention-side") == "right" and _value(page, "attention-layer") == "2"  # defaults kept
+    _tab(page, "padding-lab")
+    assert _value(page, "pad-slider") == "64"
+    _tab(page, "hidden-states")
+    assert _value(page, "layer-slider") == "2"
+    assert page.locator(".toast-body").count() == 0 and page.console_errors == []
+
+
+def test_tabs_stay_in_place_when_clicked(page, app_url):
+    """A tab on the second row stays where it was when clicked (nothing moves under the cursor); every tab is a tab."""
+    for width, height in ((1400, 900), (1024, 768), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(app_url)
+        _explained(page)
+        tabs = page.locator("#tabs [role=tab]")
+        assert tabs.count() == 14 and page.locator("#tabs [aria-label='More tabs']").count() == 0
+        before = page.evaluate("""() => [...document.querySelectorAll('#tabs [role=tab]')]
+            .map(b => { const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })""")
+        for tab_id, _, _ in before[::-1]:  # last first: those most likely on a later row
+            page.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]').click()
+            after = page.evaluate("""() => [...document.querySelectorAll('#tabs [role=tab]')]
+                .map(b => { const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })""")
+            assert after == before, (width, tab_id)
+    page.set_viewport_size({"width": 1400, "height": 900})
