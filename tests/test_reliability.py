@@ -184,3 +184,80 @@ def test_closed_and_idle_sessions_are_forgotten():
     holder.session_data["closed"].is_closed = True
     holder.time_last_used["idle"] -= datetime.timedelta(seconds=3600)
     assert forget_sessions(demo, 1800) == 2 and list(holder.session_data) == ["open"]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_checkpoint, tmp_path_factory):
+    """(url, log path) of `python app.py --checkpoint <tiny>` of this module's own (its log is read)."""
+    from tests.harness import free_port, start_app, stop_app
+
+    log = tmp_path_factory.mktemp("reliability") / "app.log"
+    proc, url, _ = start_app(tiny_checkpoint, free_port(), str(log))
+    yield url, log
+    stop_app(proc)
+
+
+def _call(url: str, endpoint: str, data: list) -> str:
+    import httpx
+
+    r = httpx.post(f"{url}gradio_api/call/{endpoint}", content=json.dumps({"data": data}),  # \ud800 escaped
+                   headers={"content-type": "application/json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    return httpx.get(f"{url}gradio_api/call/{endpoint}/{r.json()['event_id']}", timeout=120).text
+
+
+@pytest.mark.slow
+def test_same_upload_in_two_sessions_both_run(served):
+    """Uploads are stored by content: two sessions sending the same bytes get the same path. A run used to delete
+    its upload, so the second session's run failed with `error: null`."""
+    import os
+
+    import httpx
+
+    from tests.conftest import make_rows
+
+    url, _ = served
+    rows = "sentence\tlabel\n" + "".join(f"{s}\t{y}\n" for s, y in make_rows(24, 3))
+    paths = [httpx.post(f"{url}gradio_api/upload", files={"files": ("mine.tsv", rows.encode())}).json()[0]
+             for _ in range(2)]
+    assert paths[0] == paths[1]
+    for path in paths:
+        body = _call(url, "dataset", [{"path": path, "meta": {"_type": "gradio.FileData"}}, None, "sentence", "label",
+                                      "cls", None])
+        assert "event: complete" in body, body[:300]
+    assert os.path.exists(paths[0])  # the sweep deletes it later (FILE_TTL), never a run
+
+
+@pytest.mark.slow
+def test_user_input_gets_4xx_or_a_message_never_null_or_a_traceback(served):
+    import socket
+
+    import httpx
+
+    url, log = served
+    deep = b'{"data": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    for path in ("gradio_api/call/explain", "gradio_api/call/explain/", "gradio_api/queue/join"):
+        r = httpx.post(f"{url}{path}", content=deep, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.text == "JSON nested too deeply: the limit is 64 levels", (path, r.text)
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    for n in (66_000, 500_000):  # httpx refuses to send such a URL: a raw request
+        with socket.create_connection((host, int(port)), timeout=30) as s:
+            s.sendall(b"GET /?sentence=" + b"a" * n + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            try:
+                while chunk := s.recv(4096):
+                    answer += chunk
+            except ConnectionResetError:  # the server answered and closed with the rest of the URL unread
+                pass
+        ours = answer.startswith(b"HTTP/1.1 414 ") and answer.endswith(b"characters; the limit is 60,000")
+        parser = answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b"Invalid HTTP request received.")  # h11's
+        assert ours or parser, (n, answer)
+        assert ours or n > 66_000
+    for endpoint in ("similarity", "mismatch"):
+        for labels, message in [([9] * 8, "label 1 is"), ([0.5] * 8, "label 1 is"), (["x"] * 8, "label 1 is"),
+                                ([0] * 3, "got 3 labels")]:
+            body = _call(url, endpoint, ["a good film", SET, labels])
+            assert "event: error" in body and message in body and "null" not in body, body
+        body = _call(url, endpoint, ["a good film", SET[:2] + ["a \ud800 b"] + SET[2:], None])
+        assert "event: error" in body and "item 3: the text has invalid Unicode" in body, body
+    assert "Traceback" not in log.read_text()
