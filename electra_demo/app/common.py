@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 
 import gradio as gr
@@ -142,12 +143,13 @@ def explained(models, model: str, text: str) -> Explanation:
     """explain() of `text` with the menu's `model`, shared by the views that need the same sentence again (the
     slider, Compare's sentence A, export): one forward pass per (model, sentence), kept in a small LRU cache.
     Served models are frozen, so the same key always means the same numbers."""
-    key = (model, sentence(text))
+    classifier = models.get(model)
+    key = (weakref.ref(classifier.model), sentence(text))  # the model's identity, not its menu name
     with _explained_lock:
         if key in _explained:
             _explained.move_to_end(key)
             return _explained[key]
-    expl = explain(models.get(model), key[1])
+    expl = explain(classifier, key[1])
     with _explained_lock:
         _explained[key] = expl
         while len(_explained) > EXPLAINED_CACHE:

@@ -59,6 +59,12 @@ def endpoints_of(blocks: gr.Blocks) -> dict[str, list[str]]:
 
 
 
+def event_functions(blocks: gr.Blocks, name: str) -> list[tuple]:
+    """[(function, input components)] of every event of `blocks` whose function is called `name` (page events
+    included), in the order they were registered: what a test calls to run one click's work in process."""
+    return [(fn.fn, list(fn.inputs)) for fn in blocks.fns.values() if fn.name == name and fn.fn is not None]
+
+
 def wrap_events(blocks: gr.Blocks, concurrency_id: str, wrapper, marker: str):
     """Replace the function of every event of `blocks` in the concurrency group `concurrency_id` by wrapper(fn), once
     (functions already carrying the attribute `marker` are left alone). Gradio has no public hook around an event's

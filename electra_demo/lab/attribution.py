@@ -23,7 +23,7 @@ from .. import pooling
 from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
-from .explain import check_text
+from .explain import check_text, sentence_states
 from .padding import SIDES, pad_ids
 
 MAX_PAD = 64
@@ -92,9 +92,8 @@ def attribution(classifier: LoadedModel, text: str, name: str, n_pad: int = 4, s
     h = model.encode(input_ids, mask).last_hidden_state.float()  # (1, T, H)
     vec = model.pool(name, h, mask)  # (1, H) what the model itself computes
     weight, contribution, won, rebuilt = _weights(model, name, h, mask)
-    alone = torch.tensor([ids])  # (1, n) the same sentence, no padding at all
-    w_alone = _weights(model, name, model.encode(alone, torch.ones_like(alone)).last_hidden_state.float(),
-                       torch.ones_like(alone))[0]  # (1, n)
+    alone = sentence_states(classifier, ids)[-1][None]  # (1, n, H) the same sentence, no padding: explain's own pass
+    w_alone = _weights(model, name, alone, torch.ones(alone.shape[:2], dtype=torch.long))[0]  # (1, n)
     unpadded_diff = (weight[mask.bool()] - w_alone[0]).abs().max().item()
     if pooling.get(name).max_over is not None:
         note = ("weight = share of the H dimensions each token wins; contribution = share of |vec|^2 "

@@ -13,6 +13,9 @@ Per pooling:
   held-out predictions instead (source says which).
 """
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +25,7 @@ from ..checkpoint import LoadedModel
 from ..data import pad_batch, read_labelled, tokenize
 from ..errors import DataError, InputError
 from ..model import MAX_LENGTH
+from .explain import sentence_states
 
 MAX_ROWS = 2000
 MAX_BYTES = 2_000_000
@@ -125,6 +129,42 @@ def pooled_dataset(model, tokenizer, texts, max_length=MAX_LENGTH, batch_size=64
         if progress:
             progress(min(1.0, (s + len(idx)) / len(order)), f"{s + len(idx)} / {len(order)} sentences")
     return vecs, probs
+
+
+SETS_KEPT, SET_CACHE_MAX = 4, 500  # pooled sets kept per process, and the largest set kept (the bundled ones)
+_sets: OrderedDict = OrderedDict()  # (weakref to the model, sentences) -> {pooling: (N, H)}
+_sets_lock = threading.Lock()
+
+
+def set_vectors(classifier: LoadedModel, sentences: list[str], progress=None) -> dict[str, torch.Tensor]:
+    """{pooling: (N, H)} of a sentence set, pooled once per model: a tab that compares each explained sentence with the
+    same bundled set (similarity, mismatch) encodes the set on the first click only. Sets over SET_CACHE_MAX
+    sentences (typed or uploaded) are pooled each time and not kept."""
+    key = (weakref.ref(classifier.model), tuple(sentences))
+    with _sets_lock:
+        if key in _sets:
+            _sets.move_to_end(key)
+            return _sets[key]
+    vecs, _ = pooled_dataset(classifier.model, classifier.tokenizer, sentences, classifier.max_length, progress=progress)
+    if len(sentences) <= SET_CACHE_MAX:
+        with _sets_lock:
+            _sets[key] = vecs
+            while len(_sets) > SETS_KEPT:
+                _sets.popitem(last=False)
+    return vecs
+
+
+def with_sentence(classifier: LoadedModel, text: str, sentences: list[str], progress=None) -> dict[str, torch.Tensor]:
+    """{pooling: (1 + N, H)}: the explained sentence first (from its own hidden states: no new forward pass after
+    explain), then the set's vectors."""
+    model = classifier.model
+    ids = tokenize(classifier.tokenizer, [text], classifier.max_length)[0]
+    h = sentence_states(classifier, ids)[-1][None]  # (1, T, H) last layer
+    mask = torch.ones(h.shape[:2], dtype=torch.long)  # (1, T)
+    rest = set_vectors(classifier, sentences, progress) if sentences else None
+    with torch.no_grad():
+        own = {p: model.pool(p, h, mask).float() for p in model.available_poolings()}  # (1, H) each
+    return own if rest is None else {p: torch.cat([v, rest[p]]) for p, v in own.items()}
 
 
 def pca_2d(x, iters: int = 500, tol: float = 1e-10):

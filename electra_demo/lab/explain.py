@@ -13,6 +13,9 @@ first sentence of each length, to measure their output shapes (no hooks). The nu
 straightforward computation (model.encode, pooling.pool, each head) to float rounding: tests/test_fast_path.py.
 Any architecture the classifier interface wraps (model.py, encoders.py) goes through this one function.
 """
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,7 +207,33 @@ def _shape_rows(model, out, rec, input_ids, mask, h, inter, logits, probs, names
     return rows
 
 
-ENCODER_CALLS = [0]  # backbone forward passes explain() has made (tests count them per Explain click)
+ENCODER_CALLS = [0]  # backbone forward passes explain() and sentence_states() made (tests count them per click)
+STATES_KEPT = 32  # hidden states kept for the tabs (each at most ~2.3 MB: (L+1, T, H) floats at 128 tokens, H = 384)
+_states: OrderedDict = OrderedDict()  # (weakref to the model, ids) -> (L+1, T, H): the sentence's hidden states
+_states_lock = threading.Lock()
+
+
+def _keep_states(model, ids: list[int], hs):
+    with _states_lock:
+        _states[(weakref.ref(model), tuple(ids))] = hs
+        while len(_states) > STATES_KEPT:
+            _states.popitem(last=False)
+
+
+@torch.inference_mode()
+def sentence_states(classifier: LoadedModel, ids: list[int]) -> torch.Tensor:
+    """(L+1, T, H) float: the hidden states of ONE unpadded sentence (its token ids), every layer. The explained
+    sentence's come from explain()'s forward pass (kept for the tabs: the layer grid, attribution's unpadded check,
+    similarity and mismatch reuse it instead of running the encoder again); others are computed here, once."""
+    model = classifier.model
+    with _states_lock:
+        hs = _states.get((weakref.ref(model), tuple(ids)))
+    if hs is None:
+        ENCODER_CALLS[0] += 1
+        out = model.encode(torch.tensor([ids]), None, output_hidden_states=True)
+        hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
+        _keep_states(model, ids, hs)
+    return hs
 
 
 @torch.inference_mode()
@@ -229,6 +258,7 @@ def explain(classifier: LoadedModel, text: str) -> Explanation:
     ENCODER_CALLS[0] += 1
     out = model.encode(input_ids, None, output_hidden_states=True)
     hs = torch.stack(out.hidden_states)[:, 0].float()  # (L+1, T, H)
+    _keep_states(model, ids, hs)  # read-only from here: the numpy views below and the tabs share it
     h = out.last_hidden_state  # (1, T, H)
     T = hs.shape[1]
 

@@ -14,7 +14,7 @@ import torch
 
 from ..checkpoint import LoadedModel
 from ..data import tokenize
-from .explain import check_text
+from .explain import check_text, sentence_states
 
 PROBE_NOTE = ("exploratory probe: the trained heads were trained on the last layer only; "
               "applied to earlier layers they show what the head can read there, not the model's prediction")
@@ -49,9 +49,9 @@ def layer_grid(classifier: LoadedModel, text: str) -> LayerGrid:
     model, tok = classifier.model, classifier.tokenizer
     ids = torch.tensor(tokenize(tok, [text], classifier.max_length))  # (1, T)
     mask = torch.ones_like(ids)  # (1, T)
-    hs = model.encode(ids, mask, output_hidden_states=True).hidden_states  # L+1 x (1, T, H)
+    hs = sentence_states(classifier, ids[0].tolist())  # (L+1, T, H): the explained sentence's, no new forward pass
     names = model.available_poolings()
-    V = torch.stack([torch.cat([model.pool(p, h, mask) for p in names]) for h in hs]).float()  # (L+1, P, H)
+    V = torch.stack([torch.cat([model.pool(p, h[None], mask) for p in names]) for h in hs]).float()  # (L+1, P, H)
     L1, P, _ = V.shape
     U = _unit(V)  # (L+1, P, H)
     sim = U @ U.transpose(1, 2)  # (L+1, P, P)

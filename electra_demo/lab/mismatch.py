@@ -13,7 +13,7 @@ import torch
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import check_gold, pooled_dataset
+from .dataset import check_gold, with_sentence
 from .explain import check_text
 
 MIN_SENTENCES, MAX_SENTENCES = 8, 2000
@@ -50,7 +50,7 @@ def mismatch_view(classifier: LoadedModel, text: str, sentences: list[str] | Non
     gold = check_gold(gold, len(sentences), list(classifier.labels)) if sentences or gold else None
     model = classifier.model
     heads, poolings = list(model.poolings), model.available_poolings()
-    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length, progress=progress)
+    vecs = with_sentence(classifier, text, sentences, progress)  # {pooling: (1 + N, H)}, the explained sentence first
     probs = _head_probs(model, vecs, heads, poolings)  # (Ph, Pv, 1 + N, C)
     conf, pred = probs[:, :, 0].max(-1)  # (Ph, Pv) for the explained sentence
     acc = np.full((len(heads), len(poolings)), np.nan)

@@ -20,7 +20,7 @@ from .. import pooling
 from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
-from .explain import check_text
+from .explain import check_text, sentence_states
 
 MAX_PADS = 512
 SIDES = ("right", "left")
@@ -91,9 +91,10 @@ def head_for(model, name):
 
 
 @torch.no_grad()
-def pooled_all(model, input_ids, mask, names) -> torch.Tensor:
-    """(P, B, H): every pooling in `names` (masked ones through the model, naive ones as written by hand)."""
-    h = model.encode(input_ids, mask).last_hidden_state  # (B, T, H)
+def pooled_all(model, input_ids, mask, names, h=None) -> torch.Tensor:
+    """(P, B, H): every pooling in `names` (masked ones through the model, naive ones as written by hand), on `h`
+    (B, T, H) when the hidden states are already known."""
+    h = model.encode(input_ids, mask).last_hidden_state if h is None else h  # (B, T, H)
     return torch.stack([model.pool(p, h, mask) for p in names]).float()
 
 
@@ -130,7 +131,8 @@ def padding_lab(classifier: LoadedModel, text: str, n_pads: int = 64, other: str
     per_n = []  # S x (P, 2, H): for each N, every pooling on the right- and left-padded rows
     for n in sweep:
         rows = [pad_ids(ids, n, tok, side) for side in SIDES]
-        per_n.append(pooled_all(model, torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]), names))
+        h = sentence_states(classifier, ids)[-1].expand(2, -1, -1) if n == 0 else None  # no pads: explain's own pass
+        per_n.append(pooled_all(model, torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]), names, h))
     vecs = torch.stack(per_n, dim=2)  # (P, 2, S, H)
     ref = vecs[:, :1, :1]  # (P, 1, 1, H) the N = 0 vector (both sides equal: no pads)
     P, _, S, H = vecs.shape

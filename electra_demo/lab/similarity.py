@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import check_gold, pooled_dataset, ridge_probe, split
+from .dataset import check_gold, with_sentence, ridge_probe, split
 from .explain import check_text
 
 K_NEIGHBOURS = 5
@@ -60,7 +60,7 @@ def similarity_view(classifier: LoadedModel, text: str, sentences: list[str], go
     sentences = [check_text(s) for s in sentences]
     gold = check_gold(gold, len(sentences), list(classifier.labels))
     model = classifier.model
-    vecs, _ = pooled_dataset(model, classifier.tokenizer, [text] + sentences, classifier.max_length, progress=progress)
+    vecs = with_sentence(classifier, text, sentences, progress)  # {pooling: (1 + N, H)}, the explained sentence first
     names = list(vecs)
     N, K = len(sentences), min(k, len(sentences))
     g = None if gold is None else np.asarray(gold)
