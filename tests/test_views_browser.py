@@ -135,3 +135,19 @@ def test_tabs_stay_in_place_when_clicked(page, app_url):
                 .map(b => { const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })""")
             assert after == before, (width, tab_id)
     page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def test_empty_sentence_gives_one_message_and_keeps_every_view(page, app_url):
+    page.goto(app_url + "?sentence=a+fine+film")
+    _explained(page, "a fine film")
+    before = {k: page.locator(k).inner_text() for k in ("#prediction", "#note", "#shape-table")}
+    for typed, key in (("   ", "Enter"), ("", "Enter")):
+        box = page.locator("#input-text textarea")
+        box.fill(typed)
+        box.press(key)
+        page.locator(".toast-body").first.wait_for()
+        assert page.locator(".toast-body").count() == 1 and "type a sentence" in page.locator(".toast-body").inner_text()
+        page.locator(".toast-body").first.wait_for(state="detached", timeout=30_000)  # gone by itself
+        assert page.get_by_text("Error", exact=True).count() == 0  # no view became an error badge
+        assert {k: page.locator(k).inner_text() for k in before} == before
+        assert page.locator("#shown-text textarea").input_value() == "a fine film"

@@ -17,7 +17,7 @@ from ..lab.explain import MAX_CHARS
 from ..views import compare as compare_views
 from ..views import explain as views
 from .attribution import attribution_tab
-from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, user_errors, when_explained
+from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, sentence, user_errors, when_explained
 from .dataset import dataset_tab
 from .explain import api_endpoints, code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, shapes_tab
 from .layer_grid import layer_tab
@@ -140,6 +140,10 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
             expl = explained(models, model, text_)
             return {**{c: fmt(expl, int(layer)) for c, fmt in formatters.items()}, shown: expl.text, stale: ""}
 
+        def checked(text_: str) -> None:
+            """The box's sentence is one the model takes (InputError otherwise: the page's one message)."""
+            sentence(text_)
+
         lab_inputs = [x for lab in labs for x in lab.inputs]
         lab_outputs = [x for lab in labs for x in lab.outputs]
 
@@ -183,10 +187,13 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         sync_js, sync_inputs = url.js(), url.components
 
         def explain_chain(*triggers, pre=None):
-            """Explain the box's sentence, then every lab tab on it, then put it in the URL."""
-            ev = gr.on(list(triggers), explore, [text, choice, slider], [*formatters, shown, stale],
-                       api_visibility="private", **MODEL) if pre is None else pre.then(
-                explore, [text, choice, slider], [*formatters, shown, stale], api_visibility="private", **MODEL)
+            """Explain the box's sentence, then every lab tab on it, then put it in the URL. The sentence is checked
+            first by a step with no outputs: an empty or invalid one gives one message and leaves every view as it was
+            (no view turns into an error badge, "every view shows this sentence" stays true)."""
+            check = (gr.on(list(triggers), user_errors(checked), text, None, api_visibility="private")
+                     if pre is None else pre.then(user_errors(checked), text, None, api_visibility="private"))
+            ev = check.success(explore, [text, choice, slider], [*formatters, shown, stale], api_visibility="private",
+                               **MODEL)
             ev.success(run_labs, [shown, *lab_inputs], lab_outputs, api_visibility="private", **MODEL).then(
                 None, sync_inputs, None, js=sync_js)
             return ev
