@@ -3,8 +3,7 @@
 import json
 import os
 
-from .common import (API_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_TEMP_BYTES, MAX_UPLOAD_BYTES, MAX_URL_CHARS,
-                     UPLOAD_DIR, UPLOAD_TYPES)
+from .common import API_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_TEMP_BYTES, MAX_UPLOAD_BYTES, MAX_URL_CHARS, UPLOAD_DIR, UPLOAD_TYPES
 from .gradio_adapter import call_pattern, note_listener, upload_filenames
 
 _CALL = call_pattern(API_PATH)

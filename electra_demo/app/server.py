@@ -9,10 +9,26 @@ import time
 
 import gradio as gr
 
-from .common import (API_PATH, CONCURRENCY, DELETE_CACHE, EXPORT_PREFIX, FILE_TTL, HEAVY, MAX_TEMP_BYTES,
-                     MAX_UPLOAD_BYTES, MODEL, QUEUE_SIZE, SESSION_CAPACITY, SESSION_IDLE, SWEEP_EVERY, UPLOAD_DIR,
-                     user_errors)
-from .gradio_adapter import endpoints_of, forget_sessions, wrap_events
+from .common import (
+    ABANDON_GRACE,
+    API_PATH,
+    CONCURRENCY,
+    DELETE_CACHE,
+    EXPORT_PREFIX,
+    EXPORT_TTL,
+    FILE_TTL,
+    HEAVY,
+    MAX_TEMP_BYTES,
+    MAX_UPLOAD_BYTES,
+    MODEL,
+    QUEUE_SIZE,
+    SESSION_CAPACITY,
+    SESSION_IDLE,
+    SWEEP_EVERY,
+    UPLOAD_DIR,
+    user_errors,
+)
+from .gradio_adapter import client_gone, endpoints_of, forget_sessions, wrap_events
 from .guard import RequestGuard
 
 
@@ -53,6 +69,8 @@ def _heavy(fn):
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         with _heavy_slot, _model_slots:
+            if client_gone(ABANDON_GRACE):  # it waited its turn, and nobody waits for its answer any more
+                raise gr.Error("stopped: nobody is waiting for this answer any more", print_exception=False)
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -87,7 +105,7 @@ def sweep_temp_files(now: float | None = None, cache: str = UPLOAD_DIR, exports:
     """Delete temporary files past their lifetime; returns the bytes freed. In Gradio's cache (`cache`: uploads and
     every file handed to the page, one folder per content hash): files older than FILE_TTL, then the oldest while it
     holds over MAX_TEMP_BYTES // 2, then empty folders. In `exports` (the system's temp dir): the page's export
-    folders (EXPORT_PREFIX) older than FILE_TTL (Gradio serves its own copy of each export from the cache)."""
+    folders (EXPORT_PREFIX) older than EXPORT_TTL (Gradio serves its own copy of each export from the cache)."""
     now = time.time() if now is None else now
     freed, files = 0, []
     for root, _, names in os.walk(cache):
@@ -117,7 +135,7 @@ def sweep_temp_files(now: float | None = None, cache: str = UPLOAD_DIR, exports:
     for n in os.listdir(exports):
         path = os.path.join(exports, n)
         try:
-            if n.startswith(EXPORT_PREFIX) and now - os.stat(path).st_ctime > FILE_TTL:
+            if n.startswith(EXPORT_PREFIX) and now - os.stat(path).st_ctime > EXPORT_TTL:
                 freed += sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
                 shutil.rmtree(path)
         except OSError:
