@@ -261,3 +261,11 @@ def test_user_input_gets_4xx_or_a_message_never_null_or_a_traceback(served):
         body = _call(url, endpoint, ["a good film", SET[:2] + ["a \ud800 b"] + SET[2:], None])
         assert "event: error" in body and "item 3: the text has invalid Unicode" in body, body
     assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.parametrize("sent, stored", [("rows.tsv", "rows.tsv"), ("rows.tsv. ", "rows.tsv"), ("a/b/page.html", "page.html"),
+                                          ("x.html\x00.tsv", "x.html.tsv"), ("page.tsv/evil.html", "evil.html")])
+def test_upload_type_is_read_from_the_name_the_server_stores(sent, stored):
+    from electra_demo.app.gradio_adapter import stored_name
+
+    assert stored_name(sent) == stored

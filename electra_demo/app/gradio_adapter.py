@@ -37,8 +37,18 @@ def upload_filenames(content_type: bytes, body: bytes) -> list[str]:
             if sep and key.strip().lower() == b"content-disposition":
                 _, options = parse_options_header(value.strip())
                 if b"filename" in options:  # (a filename*= part gets no name from this parser: the server stores no file)
-                    names.append(options[b"filename"].decode("utf-8", "replace"))
+                    names.append(stored_name(options[b"filename"].decode("utf-8", "replace")))
     return names
+
+
+def stored_name(filename: str) -> str:
+    """The name Gradio's upload route gives a file sent as `filename` (its last path part, dangerous characters and
+    trailing dots and spaces stripped): the type check reads this name, not the one sent."""
+    from pathlib import Path
+
+    from gradio_client.utils import strip_invalid_filename_characters
+
+    return strip_invalid_filename_characters(Path(filename).name)
 
 
 def endpoints_of(blocks: gr.Blocks) -> dict[str, list[str]]:
