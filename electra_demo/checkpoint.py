@@ -36,8 +36,7 @@ import torch
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, ElectraConfig, \
-    ElectraForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, ElectraConfig, ElectraForSequenceClassification
 from transformers.activations import ACT2FN
 from transformers.utils import logging as hf_logging
 

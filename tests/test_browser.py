@@ -240,7 +240,7 @@ def test_model_menu_switches_every_view(page, app_url):
 
     assert "Model: tiny" in page.locator("#model-card").inner_text()
     page.locator("#model-choice input").click()
-    page.get_by_role("option", name="electra-sst2-scratch", exact=True).click()
+    page.get_by_role("option", name=re.compile(r"^electra-sst2-scratch \(electra, 4 x 256, 2 labels\)$")).click()
     page.locator("#model-card").get_by_text("Model: electra-sst2-scratch").wait_for()
     page.wait_for_function("() => new URL(location.href).searchParams.get('model') === 'electra-sst2-scratch'")
     assert re.search(r"dev accuracy \d+\.\d%", page.locator("#model-card").inner_text())  # from its card

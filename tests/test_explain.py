@@ -165,3 +165,19 @@ def test_figures_share_scale_and_escape_tokens(tiny_loaded):
     assert len(heat.data[0].z) == len(e.tokens) and all("<" not in t for t in heat.layout.yaxis.ticktext)
     assert np.asarray(plots.similarity_matrix(e).data[0].z).shape == (len(e.pooled),) * 2
     assert len(plots.token_trajectories(e).data) == 2
+
+
+def test_what_a_checkpoint_says_reaches_the_card_as_text(tiny_tokenizer):
+    """A training_info holding HTML and labels holding markdown images render as the characters typed: no tag, no
+    image, nothing the browser would fetch."""
+    from electra_demo.checkpoint import LoadedModel
+    from electra_demo.model import build_classifier, preset_config
+    from electra_demo.views.explain import model_card
+
+    cfg = preset_config("tiny", len(tiny_tokenizer), 128, pad_token_id=tiny_tokenizer.pad_token_id)
+    model = build_classifier(cfg, ["cls"], ["![p](http://example.com/p.png)", "<img src=http://example.com/q>"])
+    model.config.training_info = {"backbone": "<img src=http://example.com/r>", "val_file": "[x](http://example.com)",
+                                  "val_accuracy": {"cls": 0.5}, "n_val": "<b>9</b>"}
+    card = model_card(LoadedModel(model, tiny_tokenizer, "<script>"))
+    assert "<img" not in card and "<b>" not in card and "<script>" not in card and "](" not in card
+    assert "\\!\\[p\\]" in card and "&lt;img src=http://example\\.com/r&gt;" in card

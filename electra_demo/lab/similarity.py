@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import check_gold, with_sentence, ridge_probe, split
+from .dataset import check_gold, ridge_probe, split, with_sentence
 from .explain import check_text
 
 K_NEIGHBOURS = 5
@@ -59,7 +59,6 @@ def similarity_view(classifier: LoadedModel, text: str, sentences: list[str], go
         raise InputError(f"{len(sentences)} sentences given; the similarity view needs {MIN_SENTENCES} to {MAX_SENTENCES}")
     sentences = [check_text(s) for s in sentences]
     gold = check_gold(gold, len(sentences), list(classifier.labels))
-    model = classifier.model
     vecs = with_sentence(classifier, text, sentences, progress)  # {pooling: (1 + N, H)}, the explained sentence first
     names = list(vecs)
     N, K = len(sentences), min(k, len(sentences))

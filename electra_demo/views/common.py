@@ -6,6 +6,7 @@ with neither red nor blue, so "red" never means a class. Figures are transparent
 light or dark theme (text colour from plotly's neutral grey works on both).
 """
 import html
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -82,6 +83,18 @@ def zmax(z) -> float:
 def escape(tokens) -> list[str]:
     """Tokens and sentences as plotly labels: plotly renders a subset of HTML, so escape it."""
     return [html.escape(str(t)) for t in tokens]
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_text(value, limit: int = 200) -> str:
+    """Anything a checkpoint says (labels, training_info), as plain text inside markdown: cut to `limit` characters,
+    HTML escaped and every markdown character backslash-escaped, so `<img src=...>` or `![p](url)` shows as typed and
+    the browser fetches nothing."""
+    text = str(value)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(text.split())))
 
 
 def label_of(labels: list[str], k, missing: str = "-") -> str:

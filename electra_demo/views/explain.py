@@ -4,7 +4,6 @@ Tokens sit on numeric axes with tick text, so repeated tokens ("the" twice) keep
 Shapes carry dimension names: B batch, T tokens, E embedding size, H hidden size, L layers, C classes.
 """
 import csv
-import html
 import io
 import os
 import re
@@ -18,8 +17,9 @@ from plotly.subplots import make_subplots
 from .. import pooling
 from ..checkpoint import LoadedModel
 from ..data import spreadsheet_safe
+from ..encoders import OWN_HEAD
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, escape, layout, rounded, rounded_many, token_axis, zmax
+from .common import DIVERGING, SEQUENTIAL, escape, layout, md_text, rounded, rounded_many, token_axis, zmax
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
@@ -220,31 +220,36 @@ def export_names(expl: Explanation, model: str) -> tuple[str, str]:
 
 
 def _start(info: dict) -> str:
-    """How the weights started, from training_info: the pretrained source, or from scratch."""
-    source = info.get("source") or {}
+    """How the weights started, from training_info: the pretrained source, or from scratch (as plain text)."""
+    source = info.get("source") if isinstance(info.get("source"), dict) else {}
     if source.get("kind") == "package":
-        return f"initialised from {html.escape(str(source.get('model')))} (package {html.escape(str(source.get('name')))}), fine-tuned"
+        return f"initialised from {md_text(source.get('model'))} (package {md_text(source.get('name'))}), fine-tuned"
     if source.get("kind") in ("folder", "hub", "classifier"):
-        return f"initialised from {html.escape(os.path.basename(str(source.get('name'))))}, fine-tuned"
+        return f"initialised from {md_text(os.path.basename(str(source.get('name'))))}, fine-tuned"
     backbone = str(info.get("backbone", "unknown"))
-    return "trained from scratch" if backbone.startswith("scratch") else f"trained as {html.escape(backbone)}"
+    return "trained from scratch" if backbone.startswith("scratch") else f"trained as {md_text(backbone)}"
 
 
 def model_card(classifier: LoadedModel) -> str:
-    """The loaded model in one paragraph: name, size, labels, accuracy from its card, where it came from."""
-    cfg, info = classifier.model.config, classifier.info
-    n = info.get("n_parameters") or sum(p.numel() for p in classifier.model.parameters())
+    """The loaded model in one paragraph: name, architecture, size, labels, accuracy from its card, where it came from.
+    Everything the checkpoint says is shown as text (md_text), never as HTML or markdown."""
+    cfg, info, kind = classifier.model.config, classifier.info, classifier.model.architecture
+    n = info.get("n_parameters")
+    n = n if isinstance(n, int) and not isinstance(n, bool) else sum(p.numel() for p in classifier.model.parameters())
     name = os.path.basename(os.path.normpath(classifier.source)) or classifier.source or "model"
-    acc = info.get("val_accuracy") or {}
+    acc = info.get("val_accuracy") if isinstance(info.get("val_accuracy"), dict) else {}
     main = classifier.main_pooling
-    acc_text = (f"; dev accuracy {acc[main]:.1%} ({main} head, {info.get('n_val', '?')} sentences of "
-                f"{os.path.basename(str(info.get('val_file', 'the validation file')))})" if main in acc else
-                "; no accuracy recorded in its card")
-    return (f"**Model: {html.escape(name)}** ({n / 1e6:.1f} M parameters, L={cfg.num_hidden_layers} layers, "
+    acc_text = (f"; dev accuracy {acc[main]:.1%} ({main} head, {md_text(info.get('n_val', '?'))} sentences of "
+                f"{md_text(os.path.basename(str(info.get('val_file', 'the validation file'))))})"
+                if isinstance(acc.get(main), float) else "; no accuracy recorded in its card")
+    labels = classifier.labels
+    shown = ", ".join(md_text(x, 40) for x in labels[:20]) + (f" and {len(labels) - 20} more" if len(labels) > 20 else "")
+    head = "" if kind == "electra" else f" Its own head ({kind}): {OWN_HEAD[kind]}."
+    where = os.path.relpath(classifier.source) if os.path.exists(classifier.source) else classifier.source
+    return (f"**Model: {md_text(name)}** ({kind}, {n / 1e6:.1f} M parameters, L={cfg.num_hidden_layers} layers, "
             f"H={cfg.hidden_size}, E={getattr(cfg, 'embedding_size', cfg.hidden_size)}, "
-            f"max {classifier.max_length} tokens; labels {', '.join(map(html.escape, classifier.labels))}{acc_text}; "
-            f"{_start(info)}). "
-            f"Source: `{html.escape(os.path.relpath(classifier.source) if os.path.exists(classifier.source) else classifier.source)}`.")
+            f"max {classifier.max_length} tokens; labels {shown}{acc_text}; {_start(info)}).{head} "
+            f"Source: {md_text(where, 300)}.")
 
 
 def to_json(expl: Explanation) -> dict:
