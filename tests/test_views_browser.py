@@ -151,3 +151,23 @@ def test_empty_sentence_gives_one_message_and_keeps_every_view(page, app_url):
         assert page.get_by_text("Error", exact=True).count() == 0  # no view became an error badge
         assert {k: page.locator(k).inner_text() for k in before} == before
         assert page.locator("#shown-text textarea").input_value() == "a fine film"
+
+
+def test_guided_tour_walks_the_tabs_in_lesson_order(page, app_url):
+    from electra_demo.app.tour import LESSON
+
+    page.goto(app_url + "?sentence=a+fine+film")
+    _explained(page, "a fine film")
+    ids = page.evaluate("() => [...document.querySelectorAll('#tabs [role=tab]')].map(b => b.dataset.tabId)")
+    assert ids == [t for _, t, _ in LESSON]  # the tabs stand in lesson order
+    expect(page.locator("#tour-step")).to_contain_text("Step 1 of 14")
+    for i, (_, tab_id, why) in enumerate(LESSON[1:4], start=2):
+        page.locator("#tour-next").click()
+        expect(page.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]')).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#tour-step")).to_contain_text(f"Step {i} of 14")
+        expect(page.locator("#tour-step")).to_contain_text(why[:30])
+        page.wait_for_function("(t) => new URL(location.href).searchParams.get('tab') === t", arg=tab_id)
+    page.locator("#tour-prev").click()
+    expect(page.locator(f'#tabs [role=tab][data-tab-id="{LESSON[2][1]}"]')).to_have_attribute("aria-selected", "true")
+    _tab(page, "dataset")  # a clicked tab moves the tour too
+    expect(page.locator("#tour-step")).to_contain_text("Step 14 of 14")

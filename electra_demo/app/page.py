@@ -24,6 +24,8 @@ from .layer_grid import layer_tab
 from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
 from . import permalink
 from .models import Models
+from .tour import CSS as TOUR_CSS
+from .tour import TAB_IDS, tour_bar
 from .padding import padding_tab
 from .pooler_output import pooler_tab
 from .server import add_endpoints
@@ -42,7 +44,7 @@ CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
 #stale:empty, #stale .prose:empty { display: none; }
 .js-plotly-plot, .plot-container { width: 100% !important; }
-@media (max-width: 640px) {
+""" + TOUR_CSS + """@media (max-width: 640px) {
   #model-row { flex-direction: column !important; }
   .table-wrap { overflow-x: auto !important; }
   .gradio-container { padding: 4px !important; }
@@ -107,28 +109,30 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                                    elem_id="shown-text")  # THE sentence: main and lab tabs read it, never the box
                 label = gr.Label(num_top_classes=len(classifier.labels), label="prediction", elem_id="prediction")
                 note = gr.Markdown(elem_id="note")
-        # "wrap": every tab in view on one or more rows, each in its fixed place (a selected tab never moves)
+        tour_text, wire_tour = tour_bar()
+        # "wrap": every tab in view on one or more rows, each in its fixed place (a selected tab never moves); the
+        # tabs in lesson order (tour.LESSON), grouped
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as tabs:
-            formatters = shapes_tab()
-            slider, heatmap, hidden = hidden_tab(L)
-            formatters.update(hidden)
-            formatters.update(pooling_tab())
-            pair, other, compare = compare_tab(classifier, shown, models, choice)
-            apis, code_follow = code_tab(poolings_of(classifier))
-            padding = padding_tab(classifier, shown, models, choice)
+            formatters = shapes_tab()  # the answer and its shapes
             pooler_apis, pooler_follow = pooler_tab(classifier)
-            apis += pooler_apis
+            encoder = encoder_tab(classifier, shown)
+            slider, heatmap, hidden = hidden_tab(L)  # inside the encoder
+            formatters.update(hidden)
+            attention = attention_tab(classifier, shown, models, choice)
+            formatters.update(pooling_tab())  # pooling
             attribution = attribution_tab(classifier, shown, models, choice)
             grid_layer = [None]
             grid = layer_tab(classifier, shown, models, choice, grid_layer)
-            wrong, data_state, dataset = dataset_tab(classifier, files, models, choice)
-            similarity = similarity_tab(classifier, shown, models, choice, files)
+            pair, other, compare = compare_tab(classifier, shown, models, choice)
+            apis, code_follow = code_tab(poolings_of(classifier))
+            apis += pooler_apis
+            padding = padding_tab(classifier, shown, models, choice)  # pitfalls
             mismatch = mismatch_tab(classifier, shown, models, choice, files)
-            attention = attention_tab(classifier, shown, models, choice)
-            encoder = encoder_tab(classifier, shown)
-        tab_ids = ["shape-trace", "hidden-states", "pooling-side-by-side", "compare", "code", "padding-lab",
-                   "where-is-my-pooler-output", "pooling-attribution", "layer-x-pooling", "dataset", "similarity",
-                   "mismatch", "attention-heads", "any-encoder"]
+            similarity = similarity_tab(classifier, shown, models, choice, files)
+            wrong, data_state, dataset = dataset_tab(classifier, files, models, choice)  # your data
+        tab_ids = [t.id for t in tabs.children]
+        assert tab_ids == TAB_IDS, f"tabs built out of lesson order: {tab_ids}"
+        wire_tour(tabs)
         formatters = {label: lambda e, layer: views.prediction(e), note: lambda e, layer: views.note_markdown(e),
                       **formatters}
         labs = [compare, padding, attribution, grid, similarity, mismatch, attention, encoder]
