@@ -59,7 +59,7 @@ def test_lesson_tabs_follow_the_explained_sentence(page):
     page.locator("#run").click()
     expect(page.locator("#shown-text textarea")).to_have_value("a gripping film that stays with you")
     _tab(page, "Similarity vs probe")
-    page.locator("#similarity-note").get_by_text("Over 40 sentences").wait_for()  # the bundled reviews.tsv
+    page.locator("#similarity-note").get_by_text("Over 380 sentences").wait_for()  # the bundled lessons.tsv
     plot = page.locator("#similarity-scores .js-plotly-plot").first
     plot.wait_for(state="visible")
     assert plot.bounding_box()["width"] > 600  # drawn at the container's width after the tab switch

@@ -171,3 +171,17 @@ def test_guided_tour_walks_the_tabs_in_lesson_order(page, app_url):
     expect(page.locator(f'#tabs [role=tab][data-tab-id="{LESSON[2][1]}"]')).to_have_attribute("aria-selected", "true")
     _tab(page, "dataset")  # a clicked tab moves the tour too
     expect(page.locator("#tour-step")).to_contain_text("Step 14 of 14")
+
+
+def test_similarity_opens_on_its_lesson_set_and_typed_sentences_run_as_the_box_says(page, app_url):
+    page.goto(app_url + "?sentence=a+fine+film&tab=similarity")
+    _explained(page, "a fine film")
+    expect(page.locator("#similarity-note")).to_contain_text("Over 380 sentences")  # examples/lessons.tsv, labelled
+    assert _value(page, "sim-set") == "lessons.tsv"
+    label = page.locator("#sim-typed").inner_text()
+    assert "Shift+Enter runs" in label
+    box = page.locator("#sim-typed textarea")
+    box.fill(LINES)
+    box.press("Shift+Enter")  # as the box says: the typed sentences run, the menu follows
+    expect(page.locator("#similarity-note")).to_contain_text("Over 12 sentences (unlabelled")
+    assert _value(page, "sim-set") == TYPED and box.input_value() == LINES  # no newline added

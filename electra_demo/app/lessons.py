@@ -57,8 +57,22 @@ def sentence_set(classifier, files: dict[str, str], source: str, typed: str):
 def _set_controls(files: dict[str, str], prefix: str):
     choices = list(files) + [TYPED]
     source = gr.Dropdown(choices, value=choices[0], label="sentence set", elem_id=f"{prefix}-set")
-    typed = gr.Textbox(label="or type sentences, one per line (at least 8)", lines=3, elem_id=f"{prefix}-typed")
+    typed = gr.Textbox(label=f"or type sentences, one per line (at least {MIN_SENTENCES}); Shift+Enter runs them",
+                       lines=3, elem_id=f"{prefix}-typed", placeholder="Enter starts a new line; Shift+Enter runs")
     return source, typed
+
+
+def _run_set(source, typed, fill, shown, choice, outputs):
+    """The set's view re-runs when the menu is changed by hand, or when typed sentences are sent (Shift+Enter: Enter
+    starts a new line), which also picks "sentences typed below" in the menu: typing never runs on the file."""
+    gr.on([source.input], when_explained(fill), [shown, choice, source, typed], outputs, api_visibility="private",
+          trigger_mode="always_last", **HEAVY)
+
+    def run_typed(sent: str, model: str, lines: str):
+        return {source: TYPED, **fill(sent, model, TYPED, lines)}
+
+    typed.submit(when_explained(run_typed), [shown, choice, typed], [source, *outputs], api_visibility="private",
+                 trigger_mode="always_last", **HEAVY)
 
 
 def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
@@ -67,7 +81,10 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         gr.Markdown("The same vectors read two ways: **cosine neighbours** (what retrieval and 'semantic similarity' use) "
                     "and a **linear probe** (what a classifier uses). A pooling can do well at one and poorly at the other "
                     "(SBERT: raw BERT [CLS] is poor under cosine yet fine under a probe). **Anisotropy** is the mean cosine "
-                    "between unrelated sentences: when it is high, a cosine of 0.9 says little.")
+                    "between unrelated sentences: when it is high, a cosine of 0.9 says little. The bundled **lessons.tsv** "
+                    "(380 labelled sentences of our own: films, books, food, hotels, gadgets, games; contrast, negation, "
+                    "opinions buried after a long start) shows it: nearest neighbours often share words rather than "
+                    "sentiment, so kNN trails the probe, by different amounts per pooling.")
         source, typed = _set_controls(files, "sim")
         note = gr.Markdown(elem_id="similarity-note")
         scores = gr.Plot(label="cosine kNN vs linear probe, and anisotropy", elem_id="similarity-scores")
@@ -82,15 +99,14 @@ def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
         if len(texts) < MIN_SENTENCES:  # not an error: the tab waits for a set (the other tabs still fill)
             return {note: f"Pick a labelled file or type at least {MIN_SENTENCES} sentences, one per line, then press "
-                          "Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
+                          "Shift+Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
         v = similarity_view(c, sentence(sent), texts, gold, progress=stop_if_gone)
         what = f"{len(v.sentences)} sentences" + ("" if gold else " (unlabelled: no accuracies)")
         return {note: f"Over {what}.", scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
                 neighbours: similarity_views.neighbours_table(v), raw: similarity_views.similarity_json(v)}
 
     outputs = [note, scores, table, neighbours, raw]
-    gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
-          api_visibility="private", trigger_mode="always_last", **HEAVY)
+    _run_set(source, typed, fill, shown, choice, outputs)
 
     def similarity_api(text: str, sentences: list[str], labels: list[int] | None = None) -> dict:
         """Per pooling: the sentence's cosine neighbours in `sentences`, cosine-kNN vs probe accuracy, anisotropy."""
@@ -125,8 +141,7 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
                 table: mismatch_views.sentence_table(v), raw: mismatch_views.mismatch_json(v)}
 
     outputs = [flips, matrix, table, raw]
-    gr.on([source.change, typed.submit], when_explained(fill), [shown, choice, source, typed], outputs,
-          api_visibility="private", trigger_mode="always_last", **HEAVY)
+    _run_set(source, typed, fill, shown, choice, outputs)
 
     def mismatch_api(text: str, sentences: list[str] | None = None, labels: list[int] | None = None) -> dict:
         """Every head on every pooling's vectors: accuracy over `sentences` (with labels) and the sentence's predictions."""

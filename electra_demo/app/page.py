@@ -38,6 +38,7 @@ EXAMPLES = [
 ]
 EXAMPLE_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples",
                             "reviews.tsv")
+LESSON_DATA = os.path.join(os.path.dirname(EXAMPLE_DATA), "lessons.tsv")  # the similarity and mismatch lessons' set
 STALE = ("**The views still show the last explained sentence.** Press Enter or Explain to show this one.")
 
 CSS = """
@@ -82,6 +83,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
     models = models or Models(classifier)
     L = classifier.model.config.num_hidden_layers
     files = [EXAMPLE_DATA] if dataset_files is None else dataset_files
+    set_files = [LESSON_DATA, EXAMPLE_DATA] if dataset_files is None else dataset_files  # similarity, mismatch
     with gr.Blocks(title="ELECTRA explorer", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# ELECTRA explorer\nType a sentence: one forward pass shows the prediction, every tensor's shape, "
                     "the hidden states of each layer and every pooling side by side; the lab tabs take the same sentence. "
@@ -127,8 +129,8 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
             apis, code_follow = code_tab(poolings_of(classifier))
             apis += pooler_apis
             padding = padding_tab(classifier, shown, models, choice)  # pitfalls
-            mismatch = mismatch_tab(classifier, shown, models, choice, files)
-            similarity = similarity_tab(classifier, shown, models, choice, files)
+            mismatch = mismatch_tab(classifier, shown, models, choice, set_files)
+            similarity = similarity_tab(classifier, shown, models, choice, set_files)
             wrong, data_state, dataset = dataset_tab(classifier, files, models, choice)  # your data
         tab_ids = [t.id for t in tabs.children]
         assert tab_ids == TAB_IDS, f"tabs built out of lesson order: {tab_ids}"
