@@ -138,3 +138,31 @@ def test_a_foreign_folder_is_checked_before_loading(kind, tmp_path, tiny_tokeniz
     (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "gpt2"}))
     with pytest.raises(CheckpointError, match="'gpt2' model; supported: bert"):
         load_classifier(str(bad))
+
+
+def test_every_public_endpoint_answers_for_every_architecture(loaded, tmp_path):
+    """The page built on the model: each endpoint a client may call, run in process with the sentence and every other
+    input at its component's default; each answers with JSON, not an error."""
+    import inspect
+
+    from electra_demo.app.gradio_adapter import endpoints_of, event_functions
+    from electra_demo.app.page import build_demo
+
+    demo = build_demo(loaded)
+    names = endpoints_of(demo)
+    assert {"predict", "explain", "shapes", "pooling", "compare", "padding_lab", "attribution", "layer_grid",
+            "similarity", "mismatch", "attention"} <= set(names)
+    by_api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name in names}
+    for api, block in by_api.items():
+        (fn, inputs), = [(f, i) for f, i in event_functions(demo, block.name) if f is block.fn]
+        defaults = [p.default for p in inspect.signature(fn).parameters.values()][: len(inputs)]
+        args = [c.value if c.value is not None or d is inspect.Parameter.empty else d for c, d in zip(inputs, defaults)]
+        args = [c.choices[0][1] if a is None and getattr(c, "choices", None) else a for c, a in zip(inputs, args)]
+        given = {"text": "a good film here", "other": "a dull plot", "sentences": [s for s, _ in make_rows(10, 6)]}
+        args = [given.get(n, "mean" if n == "name" and a is None else a) for n, a in zip(names[api], args)]
+        if api == "dataset":  # a labelled file with the model's own labels
+            write_tsv(tmp_path / "set.tsv", [(s, LABELS[i % 3]) for i, (s, _) in enumerate(make_rows(24, 5))])
+            args[0] = str(tmp_path / "set.tsv")
+        out = fn(*args)
+        json.dumps({str(k): v for k, v in out.items()} if isinstance(out, dict) else out, default=str)
+        assert out is not None, api

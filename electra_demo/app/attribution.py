@@ -53,7 +53,9 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
     gr.on([name.change, quantity.change, n_pad.change, side.change], when_explained(fill), [shown, choice, name, quantity, n_pad, side],
           outputs, api_visibility="private", trigger_mode="always_last", **MODEL)
 
-    def attribution_api(text: str, pooling: str = "attention", show: str = "weight", pads: int = 4,
+    first = "attention" if "attention" in names else names[0]  # the served model's: a BERT checkpoint has no attention
+
+    def attribution_api(text: str, pooling: str = first, show: str = "weight", pads: int = 4,
                         side: str = "right") -> dict:
         """Token weights and contributions inside one pooling, on the padded sentence (padding gets exactly 0)."""
         check(pooling, show, pads, side)
