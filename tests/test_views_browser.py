@@ -60,7 +60,7 @@ def _value(page, elem_id):
         const t = e.querySelector('textarea, input'); return t ? t.value : null; }""", elem_id)
 
 
-# tab id -> [(control elem_id, how to change it, new value, URL key)]
+# tab id -> [(control elem_id, how to change it, new value, URL key[, its value in the URL when not the shown one])]
 CHANGES = {
     "hidden-states": [("layer-slider", _number, "1", "layer")],
     "compare": [("compare-text", _text, "a poor film", "b")],
@@ -75,7 +75,9 @@ CHANGES = {
     "similarity": [("sim-set", _menu, TYPED, "sim_set"), ("sim-typed", _text, LINES, "sim_typed")],
     "mismatch": [("mm-set", _menu, TYPED, "mm_set"), ("mm-typed", _text, LINES, "mm_typed")],
     "attention-heads": [("attention-layer", _number, "1", "att_layer"), ("attention-pads", _number, "3", "att_pads"),
-                        ("attention-side", _radio, "left", "att_side")],
+                        ("attention-side", _radio, "left", "att_side"),
+                        ("attention-scale", _radio, "fixed 0 to 1", "att_scale", "fixed"),
+                        ("attention-head", _menu, "head 2", "att_head", "2")],
     "any-encoder": [("encoder-choice", _menu, "tiny random roberta (built here)", "encoder")],
 }
 
@@ -86,9 +88,9 @@ def test_every_tab_and_control_reopens_from_its_link(page, app_url, tab_id):
     _explained(page, "a fine film")
     _tab(page, tab_id)
     page.wait_for_function("(t) => new URL(location.href).searchParams.get('tab') === t", arg=tab_id)
-    for elem_id, change, value, key in CHANGES[tab_id]:
+    for elem_id, change, value, key, *in_url in CHANGES[tab_id]:
         change(page, elem_id, value)
-        page.wait_for_function("([k, v]) => new URL(location.href).searchParams.get(k) === v", arg=[key, value])
+        page.wait_for_function("([k, v]) => new URL(location.href).searchParams.get(k) === v", arg=[key, (in_url or [value])[0]])
     link = page.url
     assert urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["tab"] == [tab_id]
     context = page.context.browser.new_context(viewport={"width": 1400, "height": 900})  # a fresh context: no
@@ -97,8 +99,8 @@ def test_every_tab_and_control_reopens_from_its_link(page, app_url, tab_id):
         fresh.goto(link)
         _explained(fresh, "a fine film")
         expect(fresh.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]')).to_have_attribute("aria-selected", "true")
-        for elem_id, _, value, _ in CHANGES[tab_id]:
-            assert _value(fresh, elem_id) == value, (elem_id, link)
+        for elem_id, _, value, _, *in_url in CHANGES[tab_id]:
+            assert _value(fresh, elem_id) in (value, *in_url), (elem_id, link)
         assert fresh.locator(".toast-body").count() == 0
     finally:
         context.close()
@@ -185,3 +187,17 @@ def test_similarity_opens_on_its_lesson_set_and_typed_sentences_run_as_the_box_s
     box.press("Shift+Enter")  # as the box says: the typed sentences run, the menu follows
     expect(page.locator("#similarity-note")).to_contain_text("Over 12 sentences (unlabelled")
     assert _value(page, "sim-set") == TYPED and box.input_value() == LINES  # no newline added
+
+
+def test_attention_heads_readable(page, app_url):
+    """Row-wise colours by default, the [CLS] row outlined and first in the top-tokens table (readable at any length)."""
+    page.goto(app_url + "?sentence=a+fine+film+with+a+good+story&tab=attention-heads")
+    _explained(page, "a fine film with a good story")
+    plot = page.locator("#attention-heads-plot")
+    expect(plot).to_contain_text("each row to its largest")
+    expect(plot).to_contain_text("[CLS] row outlined")
+    assert page.locator("#attention-heads-plot .shapelayer path").count() >= 1  # the outline is drawn
+    first = page.locator('#attention-top [data-testid="cell-0-0"]')
+    expect(first).to_contain_text("[CLS]")
+    _radio(page, "attention-scale", "fixed 0 to 1")
+    expect(plot).to_contain_text("fixed 0 to 1")

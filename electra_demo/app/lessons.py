@@ -160,26 +160,40 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
         gr.Markdown("Self-attention of every layer and head on the explained sentence (an eager-attention copy of the "
                     "backbone: the served model's SDPA returns no weights). The **[CLS] row** is what `cls` pooling can "
                     "see. The learned **attention pooling** is a different thing: one softmax over tokens after the last "
-                    "layer. With pads, padding columns get exactly 0: the mask at work.")
+                    "layer. With pads, padding columns get exactly 0: the mask at work. Each row sums to 1 over T keys, "
+                    "so the colours are scaled **per row** by default (per head, or a fixed 0 to 1, on demand); the "
+                    "table below lists each token's most-attended tokens, readable at any length.")
         with gr.Row():
             layer = gr.Slider(1, L, value=L, step=1, label="layer", elem_id="attention-layer")
             n_pad = gr.Slider(0, MAX_PAD, value=0, step=1, label="pads", elem_id="attention-pads")
             side = gr.Radio(list(SIDES), value="right", label="padding side", elem_id="attention-side")
+            scale = gr.Radio([(label, key) for key, label in attention_views.SCALES.items()], value="row",
+                             label="colour scale", elem_id="attention-scale")
         heads = gr.Plot(label="each head of the layer", elem_id="attention-heads-plot")
+        head = gr.Dropdown([("mean of the heads", "mean")] + [(f"head {a}", str(a)) for a in
+                           range(1, classifier.model.config.num_attention_heads + 1)], value="mean",
+                           label="top tokens of", elem_id="attention-head")
+        top = gr.Dataframe(label="each token's most-attended tokens ([CLS] first; key (position) weight)",
+                           interactive=False, wrap=True, max_height=500, elem_id="attention-top")
         cls_row = gr.Plot(label="the [CLS] row of every layer and head")
         versus = gr.Plot(label="self-attention vs the attention pooling")
         with gr.Accordion("numbers (JSON)", open=False):
             raw = gr.JSON()
 
     @user_errors
-    def fill(sent: str, model: str, at: int, pads: int, pad_side: str):
+    def fill(sent: str, model: str, at: int, pads: int, pad_side: str, colours: str = "row", of: str = "mean"):
+        if colours not in attention_views.SCALES:
+            raise InputError(f"colour scale must be one of {', '.join(attention_views.SCALES)}")
         v = attention_view(models.get(model), sentence(sent), int(pads), pad_side)
-        return {heads: attention_views.head_grid(v, int(at)), cls_row: attention_views.cls_rows(v),
-                versus: attention_views.pooling_vs_attention(v), raw: attention_views.attention_json(v, int(at))}
+        which = int(of) if str(of).isdigit() and 1 <= int(of) <= v.num_heads else None  # else: the mean of the heads
+        return {heads: attention_views.head_grid(v, int(at), colours), top: attention_views.top_keys(v, int(at), which),
+                cls_row: attention_views.cls_rows(v, colours), versus: attention_views.pooling_vs_attention(v),
+                raw: attention_views.attention_json(v, int(at))}
 
-    outputs = [heads, cls_row, versus, raw]
-    gr.on([layer.change, n_pad.change, side.change], when_explained(fill), [shown, choice, layer, n_pad, side], outputs,
-          api_visibility="private", trigger_mode="always_last", **MODEL)
+    outputs = [heads, top, cls_row, versus, raw]
+    gr.on([layer.change, n_pad.change, side.change, scale.change, head.change], when_explained(fill),
+          [shown, choice, layer, n_pad, side, scale, head], outputs, api_visibility="private",
+          trigger_mode="always_last", **MODEL)
 
     def attention_api(text: str, layer: int = L, pads: int = 0, side: str = "right") -> dict:
         """Attention of every head at one layer, the [CLS] rows of all layers, the attention pooling's weights."""
@@ -187,8 +201,9 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
             raise InputError(f"layer and pads must be whole numbers, side one of {', '.join(SIDES)}")
         return attention_views.attention_json(attention_view(classifier, sentence(text), pads, side), layer)
 
-    lab = Lab(fill, [choice, layer, n_pad, side], outputs, [(attention_api, "attention", MODEL)])
-    lab.url = {"att_layer": layer, "att_pads": n_pad, "att_side": side}  # this tab's keys in the page's link
+    lab = Lab(fill, [choice, layer, n_pad, side, scale, head], outputs, [(attention_api, "attention", MODEL)])
+    lab.url = {"att_layer": layer, "att_pads": n_pad, "att_side": side, "att_scale": scale,
+               "att_head": head}  # this tab's keys in the page's link
     return lab
 
 

@@ -1,6 +1,7 @@
 """AttentionView -> per-head attention heatmaps of one layer, the [CLS] row of every layer and head, the learned
 attention POOLING's weights beside them, and JSON. No gradio here."""
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -8,8 +9,32 @@ from ..lab.attention import AttentionView
 from .common import PAD_GREY, SEQUENTIAL, escape, layout, rounded, signed_colour, token_axis
 
 
-def head_grid(view: AttentionView, layer: int) -> go.Figure:
-    """Every head of one layer: rows = query tokens, columns = key tokens; [PAD] columns are exactly 0."""
+# colour scales for attention: a row sums to 1 over T keys, so on a fixed 0..1 scale long rows look uniformly dark
+SCALES = {"row": "each row to its largest", "head": "each head to its largest", "fixed": "fixed 0 to 1"}
+CLS_OUTLINE = "#e7298a"  # the [CLS] query row's outline: no value colour (not red/blue, not on Viridis)
+
+
+def scaled(att: np.ndarray, scale: str) -> np.ndarray:
+    """Attention (..., T, T) for the colour scale: each query row or each head divided by its own largest weight
+    (structure shows at any length), or as is."""
+    if scale == "row":
+        return att / att.max(-1, keepdims=True).clip(min=1e-12)
+    if scale == "head":
+        return att / att.max((-2, -1), keepdims=True).clip(min=1e-12)
+    return att
+
+
+def _scale_title(scale: str) -> str:
+    return {"row": "weight / row max", "head": "weight / head max", "fixed": "weight"}[scale]
+
+
+def cls_position(view: AttentionView) -> int:
+    return int(np.argmax(~view.is_pad))  # the first real token (left padding puts pads before it)
+
+
+def head_grid(view: AttentionView, layer: int, scale: str = "row") -> go.Figure:
+    """Every head of one layer: rows = query tokens, columns = key tokens; [PAD] columns are exactly 0. `scale`: see
+    SCALES (row-wise by default: a head's structure shows even at 128 tokens). The [CLS] row is outlined."""
     layer = int(min(max(layer, 1), view.num_layers))
     A = view.num_heads
     cols = min(A, 2)
@@ -17,23 +42,44 @@ def head_grid(view: AttentionView, layer: int) -> go.Figure:
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"head {a + 1}" for a in range(A)],
                         horizontal_spacing=0.12, vertical_spacing=0.12 / max(rows - 1, 1) + 0.05)
     axis = token_axis(view.tokens, 40)
+    T, c = len(view.tokens), cls_position(view)
+    z = scaled(view.attentions[layer - 1], scale)  # (A, T, T)
     for a in range(A):
-        fig.add_trace(go.Heatmap(z=rounded(view.attentions[layer - 1, a], 2), zmin=0, zmax=1, colorscale=SEQUENTIAL,
-                                 showscale=a == 0, hovertemplate="query %{y}<br>key %{x}<br>%{z}<extra></extra>"),
+        fig.add_trace(go.Heatmap(z=rounded(z[a], 2), zmin=0, zmax=1, colorscale=SEQUENTIAL, showscale=a == 0,
+                                 colorbar=dict(title=dict(text=_scale_title(scale), side="right"), thickness=12),
+                                 hovertemplate=f"query %{{y}}<br>key %{{x}}<br>{_scale_title(scale)} %{{z}}<extra></extra>"),
+                      row=a // cols + 1, col=a % cols + 1)
+        fig.add_shape(type="rect", x0=-0.5, x1=T - 0.5, y0=c - 0.5, y1=c + 0.5, line=dict(color=CLS_OUTLINE, width=2),
                       row=a // cols + 1, col=a % cols + 1)
     fig.update_yaxes(autorange="reversed", **axis)
     fig.update_xaxes(tickangle=-60, **axis)
-    T = len(view.tokens)
-    return layout(fig, f"Layer {layer}: attention of each head (rows: query, columns: key), T={T}",
-                  120 + rows * (120 + 9 * min(T, 40)))
+    return layout(fig, f"Layer {layer}: each head (rows: query, columns: key), T={T}; colour: {SCALES[scale]}; "
+                       "[CLS] row outlined", 120 + rows * (120 + 9 * min(T, 40)))
 
 
-def cls_rows(view: AttentionView) -> go.Figure:
-    """What [CLS] reads: its attention row for every layer and head (the input `cls` pooling's vector mixes)."""
+def top_keys(view: AttentionView, layer: int, head: int | None = None, k: int = 3) -> pd.DataFrame:
+    """Readable at any length: each query token's `k` most-attended key tokens with their weights, for one head
+    (1-based) or the mean of the layer's heads (None). The [CLS] row comes first."""
+    layer = int(min(max(layer, 1), view.num_layers))
+    att = view.attentions[layer - 1]  # (A, T, T)
+    a = att.mean(0) if head is None else att[int(head) - 1]  # (T, T)
+    k = min(k, a.shape[-1])
+    top = np.argsort(-a, axis=-1, kind="stable")[:, :k]  # (T, k)
+    c = cls_position(view)
+    order = [c] + [q for q in range(len(view.tokens)) if q != c and not view.is_pad[q]]
+    rows = [[f"{q}: {view.tokens[q]}"] + [f"{view.tokens[j]} ({j}) {a[q, j]:.2f}" for j in top[q]] for q in order]
+    return pd.DataFrame(rows, columns=["query"] + [f"top {i + 1}" for i in range(k)])
+
+
+def cls_rows(view: AttentionView, scale: str = "row") -> go.Figure:
+    """What [CLS] reads: its attention row for every layer and head (the input `cls` pooling's vector mixes); each row
+    to its own largest weight unless `scale` is "fixed"."""
     L, A, T = view.cls_row.shape
     z = view.cls_row.reshape(L * A, T)  # (L*A, T)
-    fig = go.Figure(go.Heatmap(z=rounded(z, 2), zmin=0, zmax=1, colorscale=SEQUENTIAL,
-                               hovertemplate="%{y}<br>key %{x}<br>%{z}<extra></extra>"))
+    scale = "fixed" if scale == "fixed" else "row"  # one row per head here: head-wise is row-wise
+    fig = go.Figure(go.Heatmap(z=rounded(scaled(z, scale), 2), zmin=0, zmax=1, colorscale=SEQUENTIAL,
+                               colorbar=dict(title=dict(text=_scale_title(scale), side="right"), thickness=12),
+                               hovertemplate=f"%{{y}}<br>key %{{x}}<br>{_scale_title(scale)} %{{z}}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(L * A)),
                      ticktext=[f"layer {l + 1} head {a + 1}" for l in range(L) for a in range(A)])
     fig.update_xaxes(tickangle=-60, **token_axis(view.tokens, 60))
