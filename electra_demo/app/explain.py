@@ -16,6 +16,7 @@ from ..lab.similarity import percentile_of, similarity_view
 from ..views import compare as compare_views
 from ..views import explain as views
 from .common import MODEL, Lab, explained, sentence, user_errors, when_explained
+from .model_pair import two_models
 
 
 def shapes_tab() -> dict:
@@ -93,6 +94,7 @@ def compare_tab(classifier, shown, models, choice):
         table = gr.Dataframe(headers=compare_views.COMPARE_HEADERS, interactive=False, wrap=True, elem_id="compare-table")
         shapes = gr.Dataframe(headers=compare_views.SHAPE_COMPARE_HEADERS, interactive=False, wrap=True,
                               label="shape trace of both", elem_id="compare-shapes")
+        two_models(models, shown, choice, CONTEXT_FILE)
 
     @user_errors
     def fill(a_text: str, model: str, b_text: str):
