@@ -94,7 +94,7 @@ def compare_tab(classifier, shown, models, choice):
         table = gr.Dataframe(headers=compare_views.COMPARE_HEADERS, interactive=False, wrap=True, elem_id="compare-table")
         shapes = gr.Dataframe(headers=compare_views.SHAPE_COMPARE_HEADERS, interactive=False, wrap=True,
                               label="shape trace of both", elem_id="compare-shapes")
-        two_models(models, shown, choice, CONTEXT_FILE)
+        second = two_models(models, shown, choice, CONTEXT_FILE)
 
     @user_errors
     def fill(a_text: str, model: str, b_text: str):
@@ -108,7 +108,7 @@ def compare_tab(classifier, shown, models, choice):
     outputs = [summary, figure, table, shapes]
     other.submit(when_explained(fill), [shown, choice, other], outputs, api_visibility="private", **MODEL)
     lab = Lab(fill, [choice, other], outputs)
-    lab.url = {"b": other}  # this tab's key in the page's link
+    lab.url = {"b": other, "model_b": second}  # this tab's keys in the page's link
     return pair, other, lab
 
 
