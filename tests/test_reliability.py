@@ -109,8 +109,8 @@ def test_a_set_is_bounded_in_tokens_before_it_runs(tiny_loaded, monkeypatch):
     from electra_demo.lab.similarity import similarity_view
 
     long = ["good film " * 40 + str(i) for i in range(2000)]  # the tiny model's 64 tokens each
-    monkeypatch.setattr(type(tiny_loaded.model), "encode", lambda *a: pytest.fail("a forward pass ran"))
-    with pytest.raises(InputError, match=r"2,001 sentences of 128,0\d\d tokens in all; the limit is 65,536 tokens"):
+    monkeypatch.setattr(dataset, "pad_batch", lambda *a: pytest.fail("a batch of the set ran"))
+    with pytest.raises(InputError, match=r"2,000 sentences of 128,000 tokens in all; the limit is 65,536 tokens"):
         similarity_view(tiny_loaded, "a good film", long)
     assert dataset.MAX_TOKENS == 65_536
 

@@ -43,7 +43,7 @@ MODEL = dict(concurrency_id="model", concurrency_limit=CONCURRENCY)  # every eve
 # of the model slots, so at least one slot is always left for the single-sentence views (a /predict never waits
 # behind a queue of heavy runs); each runs in batches and stops when nobody waits for it (stop_if_gone)
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)
-ABANDON_GRACE = 5.0  # seconds a REST client has to open the result stream of a heavy call before the run stops
+ABANDON_GRACE = 2.0  # seconds a REST client has to open the result stream of a heavy call before the run stops
 MAX_UPLOAD_BYTES = MAX_BYTES  # the dataset view's file limit is the server's upload limit
 UPLOAD_TYPES = (".tsv", ".csv")  # what the dataset view reads; the upload route refuses anything else
 MAX_BODY_BYTES = 1_000_000  # any other request body (JSON) over this is refused with 413 before parsing

@@ -80,6 +80,23 @@ def _heavy(fn):
     return wrapped
 
 
+def steady_malloc():
+    """glibc's malloc, set before the first request so freed model memory goes back to the system: every block of
+    1 MB or more is its own mapping (returned on free; by default the threshold grows with each large block freed,
+    and later tensors then come from the heap, which only shrinks from its top), and at most 2 arenas (one per
+    model slot: each worker thread would otherwise get an arena of its own that keeps its peak). A no-op without
+    glibc."""
+    import ctypes
+
+    M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+        libc.mallopt(M_ARENA_MAX, CONCURRENCY)
+    except (OSError, AttributeError):
+        pass
+
+
 def trim_memory():
     """Hand freed heap memory back to the system (glibc's malloc_trim): after a run over 2,000 sentences the
     allocator otherwise keeps its peak (~400 MB here) for the life of the process. A no-op without glibc."""
@@ -174,6 +191,7 @@ def launch_kwargs(demo: gr.Blocks, api: gr.Blocks | None = None, css: str = "", 
     from starlette.middleware import Middleware
     from starlette.routing import Mount
 
+    steady_malloc()
     start_sweeping(*[b for b in (demo, api) if b is not None])
     guard = dict(endpoints=endpoints_of(demo), light=None if api is None else endpoints_of(api))
     app_kwargs = {"middleware": [Middleware(RequestGuard, **guard)]}

@@ -112,7 +112,7 @@ def pooled_dataset(model, tokenizer, texts, max_length=MAX_LENGTH, batch_size=64
     tokens = sum(map(len, ids))
     if tokens > max_tokens:
         raise InputError(f"{len(ids):,} sentences of {tokens:,} tokens in all; the limit is {max_tokens:,} tokens per "
-                         f"run (e.g. {max_tokens // 32:,} sentences of 32 tokens): send fewer or shorter sentences")
+                         f"run (e.g. {max_tokens // 128:,} sentences of 128 tokens): send fewer or shorter sentences")
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     names = model.available_poolings()
     vecs = {p: torch.empty(len(ids), model.config.hidden_size) for p in names}
