@@ -55,3 +55,18 @@ def test_tiny_random_encoders_built_here(tiny_tokenizer):
     for kind, has in HAS_POOLER.items():
         t = encoder_trace(tiny_encoder(kind, tiny_tokenizer, ["a", "b", "c"]), "good film")
         assert t.has_pooler_output == has and t.probs.shape == (3,)
+
+
+def test_the_any_encoder_tab_loads_through_the_one_door(folder, tmp_path):
+    """A folder the Any encoder tab offers gets the model menu's checks: a 10,000-layer config is refused in one line
+    before anything is allocated, a folder without weights too."""
+    import shutil
+
+    kind, path = folder
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    layers = "n_layers" if kind == "distilbert" else "num_hidden_layers"
+    (bad / "config.json").write_text(json.dumps({**cfg, layers: 10_000}))
+    with pytest.raises(CheckpointError, match=f"config {layers} = 10000 is outside the supported range"):
+        load_encoder(str(bad))

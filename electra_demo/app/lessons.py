@@ -6,6 +6,7 @@ The sentence sets for similarity and mismatch are the bundled labelled files who
 """
 import functools
 import os
+from collections import OrderedDict
 
 import gradio as gr
 
@@ -215,18 +216,28 @@ def encoder_choices() -> dict[str, str]:
     return {**{f"tiny random {k} (built here)": f"tiny:{k}" for k in SUPPORTED}, **folders}
 
 
+ENCODER_FOLDERS_KEPT = 1  # checkpoint folders the Any encoder tab keeps loaded (the model menu keeps its own)
+
+
 def encoder_tab(classifier, shown) -> Lab:
     choices = encoder_choices()
-    cache: dict[str, object] = {}
+    cache: dict[str, object] = {}  # the tiny random models (built once, ~0.1 MB each)
+    folders: OrderedDict = OrderedDict()  # checkpoint folders: at most ENCODER_FOLDERS_KEPT loaded at once
 
     def load(entry: str):
         if entry not in choices:
             raise InputError(f"unknown encoder {entry!r}; choose one of the menu")
-        if entry not in cache:
-            src = choices[entry]
-            cache[entry] = (tiny_encoder(src[5:], classifier.tokenizer, classifier.labels) if src.startswith("tiny:")
-                            else load_encoder(src))
-        return cache[entry]
+        src = choices[entry]
+        if src.startswith("tiny:"):
+            if entry not in cache:
+                cache[entry] = tiny_encoder(src[5:], classifier.tokenizer, classifier.labels)
+            return cache[entry]
+        if entry not in folders:
+            folders[entry] = load_encoder(src)  # the one loader, with every check the model menu's loads get
+            while len(folders) > ENCODER_FOLDERS_KEPT:
+                folders.popitem(last=False)
+        folders.move_to_end(entry)
+        return folders[entry]
 
     with gr.Tab("Any encoder", id="any-encoder"):
         gr.Markdown("Is `pooler_output` there? It depends on the architecture. Any BERT, RoBERTa, DistilBERT, DeBERTa-v2, "
