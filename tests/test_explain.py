@@ -160,7 +160,8 @@ def test_rounding_is_decimal_significant_digits():
 def test_figures_share_scale_and_escape_tokens(tiny_loaded):
     e = explain(tiny_loaded, "good <b>movie</b>")
     fig = plots.pooled_vectors(e)
-    assert len(fig.data) == 1 and fig.data[0].zmin == -fig.data[0].zmax  # one trace, one shared colour scale
+    shown = [t for t in fig.data if t.visible is not False]  # one shared colour scale shown (per row: a button away)
+    assert len(shown) == 1 and shown[0].zmin == -shown[0].zmax
     heat = plots.hidden_heatmap(e, 0)
     assert len(heat.data[0].z) == len(e.tokens) and all("<" not in t for t in heat.layout.yaxis.ticktext)
     assert np.asarray(plots.similarity_matrix(e).data[0].z).shape == (len(e.pooled),) * 2

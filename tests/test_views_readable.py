@@ -21,3 +21,36 @@ def test_cls_row_outline_follows_left_padding(tiny_loaded):
     v = attention_view(tiny_loaded, "a good film", 3, "left")
     assert views.cls_position(v) == 3 and v.tokens[3] == "[CLS]"
     assert views.top_keys(v, 1, head=1).iloc[0, 0] == "3: [CLS]"
+
+
+def test_one_palette_truncated_axes_said_one_rounding_rule(tiny_loaded):
+    import re
+
+    from electra_demo.lab.explain import explain
+    from electra_demo.views import compare, common
+    from electra_demo.views import explain as ev
+
+    a, b = explain(tiny_loaded, "the film was good"), explain(tiny_loaded, "a terrible boring plot")
+    cos = compare.cosines(a, b)
+    fig = compare.compare_figure(a, b)
+    colours = fig.data[0].marker.color
+    assert all(c == (common.POSITIVE if cos[p] >= 0 else common.NEGATIVE) for c, p in zip(colours, cos))  # negative = blue
+    lo = fig.layout.xaxis.range[0]
+    assert (f"axis starts at {lo:.2f}, not 0" in fig.layout.xaxis.title.text) == (lo > 0)
+    same = compare.compare_figure(a, a)  # all cosines 1: a zoomed axis, said on the figure
+    assert "not 0" in same.layout.xaxis.title.text and "zoomed" in same.layout.title.text
+    probs = ev.pooling_table(a)["prob"].dropna().tolist() + [c for c in ev.pooled_label(a, "cls").split()[-1:]]
+    assert probs and all(re.fullmatch(r"[01]\.\d\d", str(p)) for p in probs), probs  # one rule: two decimals
+    assert "LayerNorm" in ev.token_trajectories(a).layout.annotations[0].text
+
+
+def test_pooled_vectors_offer_per_row_scaling(tiny_loaded):
+    from electra_demo.lab.explain import explain
+    from electra_demo.views import explain as ev
+
+    fig = ev.pooled_vectors(explain(tiny_loaded, "the film was good"))
+    shared, per_row = fig.data
+    assert shared.visible and not per_row.visible  # one shared scale first: sizes compare
+    assert np.allclose(np.abs(np.asarray(per_row.z)).max(1), 1, atol=1e-3) and per_row.zmax == 1
+    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
+    assert labels == ["one scale for all", "each row to its max"]

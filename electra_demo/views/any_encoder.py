@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..lab.any_encoder import EncoderTrace
-from .common import rounded
+from .common import prob_text, rounded
 
 
 def trace_markdown(t: EncoderTrace) -> str:
@@ -13,7 +13,7 @@ def trace_markdown(t: EncoderTrace) -> str:
     k = int(np.argmax(t.probs))
     return (f"`{t.base_class}` ({t.model_type}) returns `{t.output_class}`, which {verdict}.\n\n"
             f"| output key | shape |\n|---|---|\n{keys}\n\n"
-            f"Its own classification head: {t.own_head}. Prediction: **{t.labels[k]}** ({t.probs[k]:.2f}). Every "
+            f"Its own classification head: {t.own_head}. Prediction: **{t.labels[k]}** ({prob_text(t.probs[k])}). Every "
             f"parameter-free pooling below works on any encoder: it needs only `last_hidden_state` (B, T, H) and the mask.")
 
 

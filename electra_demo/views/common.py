@@ -27,6 +27,12 @@ def signed_colour(v: float, is_pad: bool = False) -> str:
     return PAD_GREY if is_pad else (POSITIVE if v >= 0 else NEGATIVE)
 
 
+def prob_text(p: float) -> str:
+    """THE rounding rule for a probability shown in a table, a label or a summary: two decimals, always written
+    (0.97, 1.00, 0.50). JSON keeps 4 significant digits; the prediction box shows Gradio's percentages."""
+    return f"{float(p):.2f}"
+
+
 def layout(fig: go.Figure, title: str, height: int, top: int = 50) -> go.Figure:
     """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template."""
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height, template="none",

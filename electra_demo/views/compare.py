@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..lab.explain import Explanation
-from .common import POSITIVE, escape, layout, sig
+from .common import escape, layout, prob_text, sig, signed_colour
 from .explain import named_shape
 
 COMPARE_HEADERS = ["pooling", "cosine A vs B", "head on A", "head on B"]
@@ -28,7 +28,7 @@ def cosines(a: Explanation, b: Explanation) -> dict[str, float]:
 
 def _head(e: Explanation, p: str) -> str:
     hp = e.heads[p]
-    return f"{hp.label} {hp.prob:.2f}" if hp else "no head"
+    return f"{hp.label} {prob_text(hp.prob)}" if hp else "no head"
 
 
 def compare_table(a: Explanation, b: Explanation, percentile: dict[str, float] | None = None) -> pd.DataFrame:
@@ -49,18 +49,22 @@ def compare_shapes(a: Explanation, b: Explanation) -> pd.DataFrame:
 def compare_figure(a: Explanation, b: Explanation) -> go.Figure:
     cos = cosines(a, b)
     names = list(cos)
-    fig = go.Figure(go.Bar(x=[sig(cos[p]) for p in names], y=names, orientation="h", marker_color=POSITIVE,
+    fig = go.Figure(go.Bar(x=[sig(cos[p]) for p in names], y=names, orientation="h",
+                           marker_color=[signed_colour(cos[p]) for p in names],  # the one palette: negative = blue
                            customdata=[[_head(a, p), _head(b, p)] for p in names],
                            hovertemplate="%{y}: cosine %{x}<br>A: %{customdata[0]}<br>B: %{customdata[1]}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     lo = max(-1.0, min(cos.values()) - 0.05)  # zoomed to the values: close cosines stay distinguishable
-    fig.update_xaxes(range=[lo, 1.0], title="cosine between A and B")
-    return layout(fig, "Each pooling: how close the two sentence vectors are", 120 + 26 * len(names))
+    cut = lo > 0  # the bars do not start at 0: said on the axis, so a short bar is not read as a small cosine
+    fig.update_xaxes(range=[lo, 1.0], title="cosine between A and B" + (f" (axis starts at {lo:.2f}, not 0)" if cut else ""))
+    return layout(fig, "Each pooling: how close the two sentence vectors are" + (" (zoomed axis)" if cut else ""),
+                  140 + 26 * len(names))
 
 
 def compare_summary(a: Explanation, b: Explanation) -> str:
-    return (f"**A** ({len(a.tokens)} tokens): {escape([a.label])[0]} {max(a.probs):.0%} · "
-            f"**B** ({len(b.tokens)} tokens): {escape([b.label])[0]} {max(b.probs):.0%} (main head: {a.main_pooling}).")
+    return (f"**A** ({len(a.tokens)} tokens): {escape([a.label])[0]} {prob_text(max(a.probs))} · "
+            f"**B** ({len(b.tokens)} tokens): {escape([b.label])[0]} {prob_text(max(b.probs))} (main head: "
+            f"{a.main_pooling}).")
 
 
 def compare_json(a: Explanation, b: Explanation) -> dict:

@@ -19,7 +19,8 @@ from ..checkpoint import LoadedModel
 from ..data import spreadsheet_safe
 from ..encoders import OWN_HEAD
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, escape, layout, md_text, rounded, rounded_many, token_axis, zmax
+from .common import (DIVERGING, SEQUENTIAL, escape, layout, md_text, prob_text, rounded, rounded_many, token_axis,
+                     zmax)
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
@@ -73,7 +74,8 @@ def hidden_heatmap(expl: Explanation, layer: int) -> go.Figure:
 def token_trajectories(expl: Explanation) -> go.Figure:
     """Each token's vector across layers: its L2 norm, and its cosine similarity to the final [CLS]; stacked panels."""
     fig = make_subplots(rows=2, cols=1, vertical_spacing=0.22,
-                        subplot_titles=("norm of each token's vector", "cosine to the final [CLS]"))
+                        subplot_titles=("norm of each token's vector (every layer ends in LayerNorm, which keeps "
+                                        "norms in a narrow band)", "cosine to the final [CLS]"))
     ticks = [layer_name(i, expl.num_layers).split(" (")[0] for i in range(expl.num_layers + 1)]
     for row, (z, scale, kw) in enumerate([(expl.token_norms, SEQUENTIAL, {}),
                                           (expl.cls_cosine, DIVERGING, dict(zmin=-1, zmax=1))], start=1):
@@ -86,21 +88,36 @@ def token_trajectories(expl: Explanation) -> go.Figure:
 
 def pooled_label(expl: Explanation, name: str) -> str:
     hp = expl.heads.get(name)
-    return f"{name}: {hp.label} {hp.prob:.2f}" if hp else f"{name}: no head"
+    return f"{name}: {hp.label} {prob_text(hp.prob)}" if hp else f"{name}: no head"
 
 
 def pooled_vectors(expl: Explanation) -> go.Figure:
-    """Every pooled sentence vector as one row, all on ONE shared colour scale; row labels show each head's prediction."""
+    """Every pooled sentence vector as one row, on ONE shared colour scale (sizes compare across poolings); a button
+    in the figure rescales each row to its own largest |value| (patterns compare even when one pooling, e.g.
+    mean_sqrt_len, dominates the shared scale). Row labels show each head's prediction."""
     names = list(expl.pooled)
     z = np.stack([expl.pooled[p] for p in names])  # (P, H)
     m = zmax(z)
-    fig = go.Figure(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING,
-                               hovertemplate="%{y}<br>dim %{x}<br>%{z}<extra></extra>"))
+    peak = np.abs(z).max(1)  # (P,) each row's largest |value|
+    per_row = z / peak.clip(min=1e-12)[:, None]  # (P, H) each row in [-1, 1]
+    top = int(peak.argmax())
+    dominates = len(names) > 1 and peak[top] > 3 * float(np.median(peak))
+    shared = f"Sentence vectors (B=1, H={z.shape[1]}) per pooling, one colour scale [-{m:.2g}, {m:.2g}]" + (
+        f": {names[top]} dominates it" if dominates else "")
+    rows = f"Sentence vectors (B=1, H={z.shape[1]}), each row scaled to its own largest |value|: compare patterns only"
+    fig = go.Figure([go.Heatmap(z=rounded(values), zmin=-bound, zmax=bound, colorscale=DIVERGING, visible=i == 0,
+                                hovertemplate="%{y}<br>dim %{x}<br>" + what + " %{z}<extra></extra>")
+                     for i, (values, bound, what) in enumerate([(z, m, "value"), (per_row, 1, "value / row max")])])
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(names))),
                      ticktext=[pooled_label(expl, p) for p in names])
     fig.update_xaxes(title="hidden dimension")
-    return layout(fig, f"Sentence vectors (B=1, H={z.shape[1]}) per pooling, one colour scale [-{m:.2g}, {m:.2g}]",
-                  120 + 26 * len(names))
+    layout(fig, shared, 150 + 26 * len(names), top=80)
+    buttons = [dict(label="one scale for all", method="update", args=[{"visible": [True, False]}, {"title.text": shared}]),
+               dict(label="each row to its max", method="update", args=[{"visible": [False, True]}, {"title.text": rows}])]
+    fig.update_layout(updatemenus=[dict(type="buttons", direction="right", buttons=buttons, showactive=True, x=0,
+                                        xanchor="left", y=1.0, yanchor="bottom", pad=dict(t=2, b=2),
+                                        font=dict(size=11))])
+    return fig
 
 
 def similarity_matrix(expl: Explanation) -> go.Figure:
@@ -149,7 +166,7 @@ def pooling_table(expl: Explanation) -> pd.DataFrame:
     for p, v in expl.pooled.items():
         hp = expl.heads[p]
         rows.append([p, pooling.get(p).kind, f"(B=1, H={len(v)})", round(float(np.linalg.norm(v)), 3),
-                     hp.label if hp else NO_HEAD, round(hp.prob, 3) if hp else None, pooling.get(p).description])
+                     hp.label if hp else NO_HEAD, prob_text(hp.prob) if hp else None, pooling.get(p).description])
     return pd.DataFrame(rows, columns=POOL_HEADERS)
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..lab.mismatch import MismatchView
-from .common import SEQUENTIAL, layout, rounded
+from .common import SEQUENTIAL, layout, prob_text, rounded
 
 
 def accuracy_matrix(view: MismatchView) -> go.Figure:
@@ -23,7 +23,7 @@ def sentence_table(view: MismatchView) -> pd.DataFrame:
     rows = []
     for r, h in enumerate(view.heads):
         own = view.sentence_pred[r, view.poolings.index(h)]
-        rows.append([h] + [f"{view.labels[k]} {p:.2f}" + (" FLIP" if k != own else "")
+        rows.append([h] + [f"{view.labels[k]} {prob_text(p)}" + (" FLIP" if k != own else "")
                            for k, p in zip(view.sentence_pred[r], view.sentence_prob[r])])
     return pd.DataFrame(rows, columns=["head \\ vectors"] + view.poolings)
 
