@@ -496,17 +496,25 @@ def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
     return LoadedModel(model.eval(), tok, folder)
 
 
+def _pretrained(source: str, config, kind) -> tuple:
+    """(the transformers model `kind`.from_pretrained loads, its tokenizer), a local folder's weights header and
+    tokenizer checked against the config first; safetensors only, float32, no remote code."""
+    if os.path.isdir(source):
+        check_auto_weights(source, config)
+    tok = _tokenizer(source, config.vocab_size)  # checked against the config before the weights are read
+    try:
+        hf = kind.from_pretrained(source, use_safetensors=True, dtype=torch.float32, trust_remote_code=False)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise CheckpointError(f"{source}: weights do not load ({(str(e).splitlines() or [''])[0][:200]})") from e
+    return hf, tok
+
+
 def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
     """A Hugging Face ElectraForSequenceClassification folder or hub id: its head becomes the `cls` head."""
     if "ElectraForSequenceClassification" not in (config.architectures or []):
         raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures})",
                               cli=f"fine-tune it first: electra-demo train --backbone {source} ...")
-    tok = _tokenizer(source, config.vocab_size)  # checked against the config before the weights are read
-    try:
-        hf = ElectraForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32,
-                                                              trust_remote_code=False)
-    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
-        raise CheckpointError(f"{source}: weights do not load ({str(e).splitlines()[0][:200]})") from e
+    hf, tok = _pretrained(source, config, ElectraForSequenceClassification)
     labels = [config.id2label[i] for i in range(config.num_labels)]
     model = build_classifier(hf.electra, ["cls"], labels, "cls", min(512, config.max_position_embeddings))
     model.classifier.load_state_dict(hf.classifier.state_dict())
@@ -544,14 +552,7 @@ def _load_auto(source: str, config) -> LoadedModel:
     if not any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
         raise CheckpointError(f"{source!r} is not a sequence classifier (architectures: {config.architectures})",
                               cli="give a checkpoint saved from AutoModelForSequenceClassification")
-    if os.path.isdir(source):
-        check_auto_weights(source, config)
-    tok = _tokenizer(source, config.vocab_size)  # checked against the config before the weights are read
-    try:
-        hf = AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True, dtype=torch.float32,
-                                                                trust_remote_code=False)
-    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
-        raise CheckpointError(f"{source}: weights do not load ({(str(e).splitlines() or [''])[0][:200]})") from e
+    hf, tok = _pretrained(source, config, AutoModelForSequenceClassification)
     model = AutoPoolingClassifier(hf)
     check_weights(model, source)
     return LoadedModel(model.eval(), tok, source)

@@ -215,7 +215,7 @@ def bad_inputs(w: str, big: bool) -> list[tuple[str, object, list[str], str]]:
         ("absurd vocab_size", P, ["--checkpoint", variant("vocab", lambda d: _edit_config(d, vocab_size=10**9)), *chk], "vocab_size"),
         ("negative hidden_size", P, ["--checkpoint", variant("hidden", lambda d: _edit_config(d, hidden_size=-1)), *chk], "hidden_size"),
         ("remote code config", P, ["--checkpoint", variant("remote", lambda d: _edit_config(
-            d, auto_map={"AutoModel": "evil.Model"}, model_type="evil")), *chk], "not ELECTRA"),
+            d, auto_map={"AutoModel": "evil.Model"}, model_type="evil")), *chk], "model; supported: bert"),
         ("NaN weights", P, ["--checkpoint", nan, *chk], "NaN or infinite"),
         ("missing tokenizer (no sentencepiece talk)", P, ["--checkpoint", variant("notok", drop_tokenizer), *chk],
          "no tokenizer (tokenizer.json expected"),
