@@ -79,7 +79,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         sources = {"electra": DEFAULT_CHECKPOINT, "bert": bert_folder(os.path.join(tmp, "bert"))}
-        print(f"| architecture | loaded as | tokens | bare forward ms | explain ms | explain / bare (median, min-max) |")
+        print("| architecture | loaded as | tokens | bare forward ms | explain ms | explain / bare (median, min-max) |")
         print("| --- | --- | ---: | ---: | ---: | ---: |")
         for kind, src in sources.items():
             r = bench(src, args.tokens, args.rounds)

@@ -8,7 +8,6 @@ import torch
 from electra_demo.checkpoint import LoadedModel
 from electra_demo.data import tokenize
 from electra_demo.errors import InputError
-from electra_demo.lab import explain as lab
 from electra_demo.lab.explain import explain, token_ids
 from electra_demo.pooling import NAIVE_POOLERS, TRAINABLE
 from electra_demo.training import predict

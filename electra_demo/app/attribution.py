@@ -2,8 +2,8 @@
 import gradio as gr
 
 from ..errors import InputError
-from ..lab.attribution import MAX_PAD, attribution, attribution_poolings
-from ..lab.padding import SIDES
+from ..lab.attribution import attribution, attribution_poolings
+from ..lab.padding import ATTRIBUTION_MAX_PADS, SIDES
 from ..views import attribution as views
 from .common import MODEL, Lab, sentence, user_errors, when_explained
 
@@ -21,7 +21,7 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
             name = gr.Dropdown(names, value="attention" if "attention" in names else names[0], label="pooling",
                                elem_id="attr-pooling")
             quantity = gr.Radio(list(QUANTITIES), value="weight", label="show", elem_id="attr-show")
-            n_pad = gr.Slider(0, MAX_PAD, value=4, step=1, label="pads", elem_id="attr-pads")
+            n_pad = gr.Slider(0, ATTRIBUTION_MAX_PADS, value=4, step=1, label="pads", elem_id="attr-pads")
             side = gr.Radio(list(SIDES), value="right", label="padding side", elem_id="attr-side")
         text = gr.HighlightedText(label="tokens (red +, blue -; scaled to the largest)", elem_id="attribution-text",
                                   color_map=None)
@@ -36,8 +36,8 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
             raise InputError(f"unknown pooling {pooling!r}; valid: {', '.join(valid)}")
         if what not in QUANTITIES or pad_side not in SIDES:
             raise InputError(f"show must be one of {', '.join(QUANTITIES)}; side one of {', '.join(SIDES)}")
-        if not isinstance(pads, (int, float)) or isinstance(pads, bool) or not 0 <= pads <= MAX_PAD:
-            raise InputError(f"pads must be a number from 0 to {MAX_PAD}")
+        if not isinstance(pads, (int, float)) or isinstance(pads, bool) or not 0 <= pads <= ATTRIBUTION_MAX_PADS:
+            raise InputError(f"pads must be a number from 0 to {ATTRIBUTION_MAX_PADS}")
 
     @user_errors
     def fill(sent: str, model: str, pooling: str, what: str, pads: int, pad_side: str):

@@ -14,10 +14,11 @@ from ..checkpoint import DEFAULT_CHECKPOINT
 from ..data import read_labelled
 from ..errors import InputError
 from ..lab.any_encoder import SUPPORTED, encoder_trace, load_encoder, tiny_encoder
-from ..lab.attention import MAX_PAD, attention_view
+from ..lab.attention import attention_view
+from ..lab.dataset import MIN_SENTENCES
 from ..lab.mismatch import mismatch_view
-from ..lab.padding import SIDES
-from ..lab.similarity import MIN_SENTENCES, similarity_view
+from ..lab.padding import ATTENTION_MAX_PADS, SIDES
+from ..lab.similarity import similarity_view
 from ..views import any_encoder as encoder_views
 from ..views import attention as attention_views
 from ..views import mismatch as mismatch_views
@@ -166,7 +167,7 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
                     "table below lists each token's most-attended tokens, readable at any length.")
         with gr.Row():
             layer = gr.Slider(1, L, value=L, step=1, label="layer", elem_id="attention-layer")
-            n_pad = gr.Slider(0, MAX_PAD, value=0, step=1, label="pads", elem_id="attention-pads")
+            n_pad = gr.Slider(0, ATTENTION_MAX_PADS, value=0, step=1, label="pads", elem_id="attention-pads")
             side = gr.Radio(list(SIDES), value="right", label="padding side", elem_id="attention-side")
             scale = gr.Radio([(label, key) for key, label in attention_views.SCALES.items()], value="row",
                              label="colour scale", elem_id="attention-scale")

@@ -19,9 +19,8 @@ from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
 from .explain import check_text
-from .padding import SIDES, pad_ids
+from .padding import ATTENTION_MAX_PADS, SIDES, pad_ids
 
-MAX_PAD = 32
 _eager: "weakref.WeakKeyDictionary[torch.nn.Module, torch.nn.Module]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -62,8 +61,8 @@ def attention_view(classifier: LoadedModel, text: str, n_pad: int = 0, side: str
     text = check_text(text)
     if side not in SIDES:
         raise InputError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
-    if not 0 <= int(n_pad) <= MAX_PAD:
-        raise InputError(f"n_pad must be between 0 and {MAX_PAD}, got {n_pad}")
+    if not 0 <= int(n_pad) <= ATTENTION_MAX_PADS:
+        raise InputError(f"n_pad must be between 0 and {ATTENTION_MAX_PADS}, got {n_pad}")
     model, tok = classifier.model, classifier.tokenizer
     ids = tokenize(tok, [text], classifier.max_length)[0]
     input_ids, mask = (x[None] for x in pad_ids(ids, int(n_pad), tok, side))  # (1, T)

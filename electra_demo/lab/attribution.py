@@ -24,9 +24,7 @@ from ..checkpoint import LoadedModel
 from ..data import tokenize
 from ..errors import InputError
 from .explain import check_text, sentence_states
-from .padding import SIDES, pad_ids
-
-MAX_PAD = 64
+from .padding import ATTRIBUTION_MAX_PADS, SIDES, pad_ids
 
 
 @dataclass
@@ -84,8 +82,8 @@ def attribution(classifier: LoadedModel, text: str, name: str, n_pad: int = 4, s
         raise InputError(f"unknown pooling {name!r}; valid: {', '.join(attribution_poolings(model))}")
     if side not in SIDES:
         raise InputError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
-    if not 0 <= int(n_pad) <= MAX_PAD:
-        raise InputError(f"n_pad must be between 0 and {MAX_PAD}, got {n_pad}")
+    if not 0 <= int(n_pad) <= ATTRIBUTION_MAX_PADS:
+        raise InputError(f"n_pad must be between 0 and {ATTRIBUTION_MAX_PADS}, got {n_pad}")
     ids = tokenize(tok, [text], classifier.max_length)[0]
     input_ids, mask = pad_ids(ids, int(n_pad), tok, side)  # (T,), (T,)
     input_ids, mask = input_ids[None], mask[None]  # (1, T)

@@ -27,7 +27,8 @@ from ..errors import DataError, InputError
 from ..model import MAX_LENGTH
 from .explain import sentence_states
 
-MAX_ROWS = 2000
+MAX_ROWS = 2000  # rows of a labelled file, and sentences in a similarity / mismatch set
+MIN_SENTENCES, MAX_SENTENCES = 8, MAX_ROWS  # a set the similarity and mismatch lessons read
 MAX_BYTES = 2_000_000
 MAX_TOKENS = 65_536  # tokens in one run over a set (its cost is tokens x layers): 2,000 sentences of 32, 512 of 128
 MIN_ROWS = 8

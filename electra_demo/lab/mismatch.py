@@ -13,10 +13,8 @@ import torch
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import check_gold, with_sentence
+from .dataset import MAX_SENTENCES, MIN_SENTENCES, check_gold, with_sentence
 from .explain import check_text
-
-MIN_SENTENCES, MAX_SENTENCES = 8, 2000
 
 
 @dataclass

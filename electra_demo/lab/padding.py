@@ -22,7 +22,12 @@ from ..data import tokenize
 from ..errors import InputError
 from .explain import check_text, sentence_states
 
+# Pads per tab, each limit defined here once: the padding lab sweeps up to MAX_PADS (one forward pass per count);
+# attribution draws one bar per token (64 pads keep its chart readable); the attention view draws T x T maps per head
+# (32 pads keep them readable and the eager pass small).
 MAX_PADS = 512
+ATTRIBUTION_MAX_PADS = 64
+ATTENTION_MAX_PADS = 32
 SIDES = ("right", "left")
 DEFAULT_OTHER = ("a long , slow and wandering film whose lovely acting and great score cannot quite rescue "
                  "a dull plot that is really far too long for its own good")

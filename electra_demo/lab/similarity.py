@@ -15,12 +15,10 @@ import numpy as np
 
 from ..checkpoint import LoadedModel
 from ..errors import InputError
-from .dataset import check_gold, ridge_probe, split, with_sentence
+from .dataset import MAX_SENTENCES, MIN_SENTENCES, check_gold, ridge_probe, split, with_sentence
 from .explain import check_text
 
 K_NEIGHBOURS = 5
-MIN_SENTENCES = 8
-MAX_SENTENCES = 2000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
