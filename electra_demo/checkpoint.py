@@ -43,7 +43,7 @@ from transformers.utils import logging as hf_logging
 from .backbone import sha256
 from .encoders import SUPPORTED, AutoPoolingClassifier
 from .errors import CheckpointError
-from .model import MAX_LENGTH, ElectraPoolingClassifier, build_classifier
+from .model import MAX_LENGTH, MAX_POSITIONS, ElectraPoolingClassifier, build_classifier
 from .pooling import TRAINABLE
 
 hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars would break one-line CLI errors
@@ -299,7 +299,7 @@ def _check_heads(cfg: dict, source: str):
     if cfg.get("main_pooling") not in poolings:
         raise CheckpointError(f"{source}: config main_pooling = {_short(cfg.get('main_pooling'))} is not one of its "
                               f"poolings ({', '.join(poolings)})")
-    positions = cfg.get("max_position_embeddings", 512)
+    positions = cfg.get("max_position_embeddings", MAX_POSITIONS)
     length = cfg.get("max_input_length", MAX_LENGTH)
     if not (isinstance(length, int) and not isinstance(length, bool) and 2 <= length <= positions):
         raise CheckpointError(f"{source}: config max_input_length = {_short(length)} must be an integer in 2..{positions} "
@@ -516,7 +516,7 @@ def _load_hf(source: str, config: ElectraConfig) -> LoadedModel:
                               cli=f"fine-tune it first: electra-demo train --backbone {source} ...")
     hf, tok = _pretrained(source, config, ElectraForSequenceClassification)
     labels = [config.id2label[i] for i in range(config.num_labels)]
-    model = build_classifier(hf.electra, ["cls"], labels, "cls", min(512, config.max_position_embeddings))
+    model = build_classifier(hf.electra, ["cls"], labels, "cls", min(MAX_POSITIONS, config.max_position_embeddings))
     model.classifier.load_state_dict(hf.classifier.state_dict())
     check_weights(model, source)
     return LoadedModel(model.eval(), tok, source)

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import pooling
 from .errors import InputError
-from .model import MAX_LENGTH, pool_all, position_ids_from_mask
+from .model import MAX_LENGTH, MAX_POSITIONS, pool_all, position_ids_from_mask
 
 # What each architecture's own head reads, in words (the shape trace and the model card show it).
 OWN_HEAD = {
@@ -90,7 +90,7 @@ class AutoPoolingClassifier(nn.Module):
         self.architecture = kind
         self.own_head = OwnHead(hf)
         self.poolers = {}  # no learned poolings: the checkpoint's head is its own
-        positions = getattr(hf.config, "max_position_embeddings", 512) - (2 if kind == "roberta" else 0)
+        positions = getattr(hf.config, "max_position_embeddings", MAX_POSITIONS) - (2 if kind == "roberta" else 0)
         self.config.max_input_length = int(getattr(hf.config, "max_input_length", None) or min(MAX_LENGTH, positions))
 
     @property

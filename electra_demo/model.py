@@ -23,6 +23,7 @@ from .errors import InputError
 from .torch_adapter import tensor_version
 
 MAX_LENGTH = 128  # default tokens per input: training, prediction and the explorer (longer inputs are truncated)
+MAX_POSITIONS = 512  # position embeddings of a new ELECTRA, and its tokenizer's model_max_length (BERT's 512)
 
 # Size presets for training from scratch. "small" has ELECTRA-small's shape.
 PRESETS = {
@@ -32,7 +33,7 @@ PRESETS = {
 }
 
 
-def preset_config(preset: str, vocab_size: int, max_position_embeddings: int = 512, **overrides) -> ElectraConfig:
+def preset_config(preset: str, vocab_size: int, max_position_embeddings: int = MAX_POSITIONS, **overrides) -> ElectraConfig:
     if preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     return ElectraConfig(vocab_size=vocab_size, max_position_embeddings=max_position_embeddings, **{**PRESETS[preset], **overrides})

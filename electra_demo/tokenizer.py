@@ -2,10 +2,12 @@
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from .model import MAX_POSITIONS
+
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def train_wordpiece(texts, vocab_size: int = 8000, model_max_length: int = 512, min_frequency: int = 2):
+def train_wordpiece(texts, vocab_size: int = 8000, model_max_length: int = MAX_POSITIONS, min_frequency: int = 2):
     """texts: any iterable of strings. Returns a PreTrainedTokenizerFast with [CLS] x [SEP] templates."""
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)

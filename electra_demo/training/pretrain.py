@@ -25,7 +25,7 @@ from transformers import AutoTokenizer, ElectraConfig, get_linear_schedule_with_
 from ..checkpoint import new_folder, read_ckpt
 from ..data import read_rows
 from ..errors import CheckpointError, DataError, InputError, run_cli
-from ..model import PRESETS, preset_config
+from ..model import MAX_POSITIONS, PRESETS, preset_config
 from ..tokenizer import train_wordpiece
 from .datamodule import BucketBatchSampler, ResumableBatches, resuming
 from .rtd import ElectraPretrainer
@@ -271,7 +271,7 @@ def main(argv=None):
         raise InputError("unbounded pretraining; pass --max-steps, --max-tokens or --max-time")
     if max_steps <= 0:  # time-bounded: the schedule still needs a horizon; assume the time limit ends it
         max_steps = 10**7
-    cfg = preset_config(args.preset, len(tok), max(512, args.seq_len), pad_token_id=tok.pad_token_id)
+    cfg = preset_config(args.preset, len(tok), max(MAX_POSITIONS, args.seq_len), pad_token_id=tok.pad_token_id)
     special = [tok.cls_token_id, tok.sep_token_id, tok.pad_token_id]
     system = PretrainSystem(cfg.to_dict(), special, tok.mask_token_id, args.lr, args.warmup_steps, 0.01,
                             args.gen_size_divisor, args.disc_weight, args.mask_prob)

@@ -28,7 +28,7 @@ from ..backbone import INSTALL_HINT, PACKAGE, describe, package_folder, transpla
 from ..checkpoint import LIMITS, load_classifier, looks_like_hub_id, read_ckpt, save_checkpoint
 from ..data import labels_path, load_label_names, read_labelled, split_stratified
 from ..errors import CheckpointError, InputError, run_cli
-from ..model import MAX_LENGTH, PRESETS, build_classifier, preset_config
+from ..model import MAX_LENGTH, MAX_POSITIONS, PRESETS, build_classifier, preset_config
 from ..pooling import parse_poolings
 from ..tokenizer import train_wordpiece
 from .callbacks import EpochPatience, Interruption, PlainProgress, ema_avg_fn, stop_reason
@@ -266,7 +266,7 @@ def build_backbone(args, train_texts):
         # from_pretrained returns eval mode: dropout would stay off during fine-tuning
         return backbone.train(), tok, {}, {"kind": "folder" if os.path.isdir(source) else "hub", "name": source}
     tok = AutoTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else train_wordpiece(train_texts, args.vocab_size)
-    config = preset_config(args.preset or "mini", len(tok), max(512, args.max_length), hidden_dropout_prob=args.dropout,
+    config = preset_config(args.preset or "mini", len(tok), max(MAX_POSITIONS, args.max_length), hidden_dropout_prob=args.dropout,
                            pad_token_id=tok.pad_token_id)
     return ElectraModel(config), tok, {}, {"kind": "scratch", "preset": args.preset or "mini"}
 
