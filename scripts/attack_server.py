@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -126,7 +127,7 @@ def basic(http, proc, a, rows, base):
 
 
 def heavy(http, proc, a, rows, checks, url):
-    from electra_demo.lab.similarity import MAX_SENTENCES
+    from electra_demo.lab.dataset import MAX_SENTENCES
 
     n = 500  # 500 x 128 tokens = 64,000 (+ the sentence's own): the most a request may cost
     over = [f"over {i} " + LONG * 3 for i in range(MAX_SENTENCES)]  # ~60 tokens each: 0.6 MB, under the body limit
@@ -290,6 +291,7 @@ def main():
             sessions(http, proc, a, rows, checks, url)
     finally:
         stop_app(proc)
+        shutil.rmtree(temp, ignore_errors=True)
     log = open("/tmp/attack_server_app.log").read()
     rows.append(("tracebacks in the server's log", str(log.count("Traceback"))))
     rows.append(("load average (1 min) at the end", f"{os.getloadavg()[0]:.2f}"))

@@ -83,9 +83,9 @@ def _heavy(fn):
 def steady_malloc():
     """glibc's malloc, set before the first request so freed model memory goes back to the system: every block of
     1 MB or more is its own mapping (returned on free; by default the threshold grows with each large block freed,
-    and later tensors then come from the heap, which only shrinks from its top), and at most 2 arenas (one per
-    model slot: each worker thread would otherwise get an arena of its own that keeps its peak). A no-op without
-    glibc."""
+    and later tensors then come from the heap, which only shrinks from its top), and at most CONCURRENCY arenas
+    (one per model slot: each worker thread would otherwise get an arena of its own that keeps its peak). A no-op
+    without glibc."""
     import ctypes
 
     M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
