@@ -51,6 +51,9 @@ hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" 
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints", "electra-sst2")
 MANIFEST, CARD = "manifest.json", "README.md"  # the card is written after export: the one file the manifest may omit
 WEIGHTS, HEADS = "model.safetensors", "heads.safetensors"
+INDEX = "model.safetensors.index.json"  # a backbone over SHARD_SIZE: transformers' sharded format, model-0000k-of-0000n
+SHARD_SIZE = "30MB"  # the largest weights file an export writes (a repository's files stay well under 50 MB)
+SHARD_NAME = re.compile(r"model-\d{5}-of-\d{5}\.safetensors")
 TRANSFORMERS_PREFIXES = ("electra.", "classifier.")  # the names ElectraForSequenceClassification has
 # A config asking for more than this is refused before anything is allocated (the shipped model: 4 x 256, 16k).
 LIMITS = {"num_hidden_layers": 48, "hidden_size": 4096, "intermediate_size": 16384, "vocab_size": 500_000,
@@ -184,15 +187,17 @@ def write_manifest(folder: str):
 
 
 def save_checkpoint(model: ElectraPoolingClassifier, tokenizer, folder: str, overwrite: bool = False,
-                    half: tuple[str, ...] = ()) -> str:
+                    half: tuple[str, ...] = (), shard_size: str = SHARD_SIZE) -> str:
     """Export model + tokenizer + manifest to `folder`, atomically (see new_folder). Weights whose name contains one of
-    `half` (e.g. "word_embeddings") are stored in float16, the rest in float32; loading gives float32 everywhere."""
+    `half` (e.g. "word_embeddings") are stored in float16, the rest in float32; loading gives float32 everywhere. A
+    backbone larger than `shard_size` is written in transformers' sharded format (an index and model-0000k-of-0000n
+    files), which plain transformers reads as it reads one file."""
     state = {k: v.detach().to(torch.float16 if any(h in k for h in half) else torch.float32) if v.is_floating_point() else v
              for k, v in model.state_dict().items()}
     ours = {k: v.contiguous() for k, v in state.items() if not k.startswith(TRANSFORMERS_PREFIXES)}
     try:
         with new_folder(folder, overwrite) as tmp:
-            model.save_pretrained(tmp, safe_serialization=True,
+            model.save_pretrained(tmp, safe_serialization=True, max_shard_size=shard_size,
                                   state_dict={k: v for k, v in state.items() if k.startswith(TRANSFORMERS_PREFIXES)})
             if ours:
                 save_file(ours, os.path.join(tmp, HEADS), metadata={"format": "pt"})
@@ -248,7 +253,7 @@ def verify_folder(folder: str):
     if unlisted:
         raise CheckpointError(f"{folder}: {unlisted[0]} is not listed in {MANIFEST} (added after export, or the manifest "
                               "was rewritten); refusing to load the folder")
-    for name in ("config.json", WEIGHTS):
+    for name in ("config.json", INDEX if INDEX in manifest else WEIGHTS):
         if name not in manifest:
             raise CheckpointError(f"{folder}: {MANIFEST} does not list {name}; the checkpoint folder is damaged")
     for name, digest in manifest.items():
@@ -383,17 +388,36 @@ def safetensors_header(path: str) -> dict[str, tuple[tuple[int, ...], str]]:
         raise CheckpointError(f"{path} is not a readable safetensors file ({(str(e).splitlines() or [''])[0][:200]})") from e
 
 
+def backbone_files(folder: str) -> dict[str, dict[str, str] | None]:
+    """{file: {weight: file} from the index, or None for a single file}: model.safetensors, or the shards that
+    model.safetensors.index.json names (plain names of the form model-0000k-of-0000n.safetensors, each present)."""
+    if os.path.isfile(os.path.join(folder, WEIGHTS)) or not os.path.isfile(os.path.join(folder, INDEX)):
+        return {WEIGHTS: None}
+    index = _json_file(os.path.join(folder, INDEX))
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map or not all(
+            isinstance(k, str) and isinstance(v, str) and SHARD_NAME.fullmatch(v) for k, v in weight_map.items()):
+        raise CheckpointError(f"{os.path.join(folder, INDEX)} is not a weights index (a weight_map of names to "
+                              "model-0000k-of-0000n.safetensors files); the checkpoint folder is damaged")
+    return {f: weight_map for f in sorted(set(weight_map.values()))}
+
+
 def check_weight_files(folder: str, config: ElectraConfig):
-    """The weights' names, shapes and dtypes from the safetensors headers against the config, each name in its file."""
+    """The weights' names, shapes and dtypes from the safetensors headers against the config, each name in its file
+    (a sharded backbone: each name in the shard its index names)."""
     found = {}
-    for name in (WEIGHTS, HEADS):  # heads.safetensors is absent when the only head is `cls`
+    backbone = backbone_files(folder)
+    weight_map = next(iter(backbone.values()))  # None: one model.safetensors
+    for name in (*backbone, HEADS):  # heads.safetensors is absent when the only head is `cls`
         path = os.path.join(folder, name)
         if name == HEADS and not os.path.exists(path):
             continue
         for key, spec in safetensors_header(path).items():
-            belongs = WEIGHTS if key.startswith(TRANSFORMERS_PREFIXES) else HEADS
+            ours = not key.startswith(TRANSFORMERS_PREFIXES)
+            belongs = HEADS if ours else WEIGHTS if weight_map is None else weight_map.get(key)
             if belongs != name:
-                raise CheckpointError(f"{folder}: {name} holds {key}, which belongs in {belongs}")
+                raise CheckpointError(f"{folder}: {name} holds {key}, which belongs in "
+                                      f"{belongs or 'no file of the index'}")
             found[key] = spec
     match_state(found, config, folder)
 
@@ -482,9 +506,9 @@ def _load_ours(folder: str, config: ElectraConfig) -> LoadedModel:
     check_weight_files(folder, config)  # from the headers: a file that does not fit is refused before any tensor is read
     tok = _tokenizer(folder, config.vocab_size)
     state = {}
-    for name in (WEIGHTS, HEADS):
+    for name in (*backbone_files(folder), HEADS):
         path = os.path.join(folder, name)
-        if name == WEIGHTS or os.path.exists(path):
+        if name != HEADS or os.path.exists(path):
             try:
                 state.update(load_file(path))
             except (OSError, SafetensorError) as e:
@@ -538,11 +562,13 @@ def check_auto_weights(folder: str, config):
     if size > MAX_PARAMETERS:
         raise CheckpointError(f"{folder}: its config implies {size:,} parameters, more than the {MAX_PARAMETERS:,} "
                               "the explorer loads")
-    path = os.path.join(folder, WEIGHTS)
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{folder}: no {WEIGHTS} (the explorer loads safetensors weights only)",
+    files = backbone_files(folder)
+    if not all(os.path.isfile(os.path.join(folder, f)) for f in files):
+        missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))][0]
+        raise CheckpointError(f"{folder}: no {missing} (the explorer loads safetensors weights only)",
                               cli="save the model with save_pretrained(folder) (safetensors is its default)")
-    found = {k: v for k, v in safetensors_header(path).items() if not k.endswith("position_ids")}
+    found = {k: v for f in files for k, v in safetensors_header(os.path.join(folder, f)).items()
+             if not k.endswith("position_ids")}
     match_state(found, config, folder, expected)
 
 

@@ -463,3 +463,26 @@ def test_a_failed_safetensors_write_is_one_line(tmp_path, tiny_model, tiny_token
     with pytest.raises(CheckpointError, match=r"cannot write the checkpoint .*No space left on device \(os error 28\)"):
         save_checkpoint(tiny_model, tiny_tokenizer, str(tmp_path / "model"))
     assert os.listdir(tmp_path) == []  # neither the folder nor a temporary one
+
+
+def test_a_large_backbone_is_sharded_and_loads_everywhere(tiny_model, tiny_tokenizer, tmp_path):
+    """Over shard_size the backbone is written in transformers' sharded format: our loader and plain transformers
+    read it as one file, and a shard from another export is refused."""
+    from electra_demo.checkpoint import INDEX, save_checkpoint
+
+    from .conftest import tiny_classifier
+
+    folder = tmp_path / "sharded"
+    save_checkpoint(tiny_model, tiny_tokenizer, str(folder), shard_size="40KB")
+    shards = sorted(f.name for f in folder.glob("model-*-of-*.safetensors"))
+    assert len(shards) > 1 and (folder / INDEX).exists() and not (folder / "model.safetensors").exists()
+    loaded = load_classifier(str(folder))
+    for k, v in tiny_model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[k], v)
+    plain = ElectraForSequenceClassification.from_pretrained(str(folder))
+    torch.testing.assert_close(plain.classifier.out_proj.weight, tiny_model.classifier.out_proj.weight)
+    other = tmp_path / "other"
+    save_checkpoint(tiny_classifier(tiny_tokenizer, seed=9), tiny_tokenizer, str(other), shard_size="40KB")
+    shutil.copy(other / shards[0], folder / shards[0])
+    with pytest.raises(CheckpointError, match=f"{shards[0]} does not belong with the rest"):
+        load_classifier(str(folder))
