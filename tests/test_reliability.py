@@ -143,7 +143,7 @@ def test_temporary_files_have_a_lifetime_and_the_cache_a_bound(tmp_path, monkeyp
     import time
 
     from electra_demo.app import server
-    from electra_demo.app.common import EXPORT_PREFIX, EXPORT_TTL, FILE_TTL
+    from electra_demo.app.common import EXPORT_PREFIX, EXPORT_TTL, FILE_TTL, SWEEP_EVERY
 
     cache, tmp = tmp_path / "gradio", tmp_path / "tmp"
     now = time.time()
@@ -161,6 +161,8 @@ def test_temporary_files_have_a_lifetime_and_the_cache_a_bound(tmp_path, monkeyp
     monkeypatch.setattr(server, "MAX_TEMP_BYTES", 10_000)  # half of it: 5,000 bytes may stay
     freed = server.sweep_temp_files(now, str(cache), str(tmp))
     assert freed >= 5000 and sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) <= 5000
+    assert len(list(cache.iterdir())) == 11  # emptied folders wait a sweep (the upload route may be filling one)
+    server.sweep_temp_files(now + SWEEP_EVERY + 1, str(cache), str(tmp))
     assert (cache / "fresh" / "rows.tsv").exists() and len(list(cache.iterdir())) <= 6  # the emptied folders went
     later = now + max(FILE_TTL, EXPORT_TTL) + 1
     server.sweep_temp_files(later, str(cache), str(tmp))
