@@ -271,3 +271,35 @@ def test_upload_type_is_read_from_the_name_the_server_stores(sent, stored):
     from electra_demo.app.gradio_adapter import stored_name
 
     assert stored_name(sent) == stored
+
+
+def test_client_gone_reads_gradio_s_event_and_the_guard_notes_listeners(guarded):
+    """The check between batches: Gradio's own `alive` flag (page or result stream closed), and for a REST call
+    (its session is its own id) whether anyone opened the result stream within the grace time."""
+    import time
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from electra_demo.app import gradio_adapter
+
+    old = time.monotonic() - 10
+    rest = SimpleNamespace(_id="rest-1", session_hash="rest-1", alive=True, enqueue_time=old)
+    page = SimpleNamespace(_id="page-1", session_hash="browser", alive=True, enqueue_time=old)
+    blocks = SimpleNamespace(_queue=SimpleNamespace(active_jobs=[None, [rest, page]]))
+    tokens = [LocalContext.blocks.set(blocks), LocalContext.event_id.set("rest-1")]
+    try:
+        assert gradio_adapter.client_gone(2.0)  # posted 10 s ago, its result never asked for
+        assert not gradio_adapter.client_gone(20.0)  # still within the grace time
+        guarded.get("/gradio_api/call/explain/rest-1")  # the guard sees the result stream opened
+        assert not gradio_adapter.client_gone(2.0)
+        rest.alive = False  # Gradio: the result stream closed
+        assert gradio_adapter.client_gone(2.0)
+        LocalContext.event_id.set("page-1")
+        assert not gradio_adapter.client_gone(2.0)  # a page's event: only Gradio's flag counts
+        page.alive = False
+        assert gradio_adapter.client_gone(2.0)
+    finally:
+        LocalContext.event_id.reset(tokens[1])
+        LocalContext.blocks.reset(tokens[0])
+    assert not gradio_adapter.client_gone(2.0)  # outside an event

@@ -53,14 +53,14 @@ class RequestGuard:
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await _too_large(send, limit)
         m = _CALL.fullmatch(path)  # (API_PATH or "", call|run, NAME, /EVENT or None)
+        if m and m.group(2) == "call" and m.group(4) and scope.get("method") == "GET":
+            note_listener(m.group(4).strip("/"))  # someone waits for this event's result (gradio_adapter.client_gone)
         if m and (m.group(1) or self.endpoints is not None):
             name, served = m.group(3), self.light if m.group(1) else self.endpoints
             if name not in served:
                 return await _answer(send, 404, f"no endpoint named /{name}")
             if not m.group(1) and m.group(2) == "call" and name in self.light:  # same function, no page session
                 scope = dict(scope, path=API_PATH + path, raw_path=(API_PATH + path).encode())
-            if m.group(2) == "call" and m.group(4) and scope.get("method") == "GET":
-                note_listener(m.group(4).strip("/"))  # someone waits for this event's result
             if m.group(2) == "call" and not m.group(4) and scope.get("method") == "POST":
                 body = await _read(receive, limit)
                 if body is None:
