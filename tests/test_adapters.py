@@ -75,3 +75,31 @@ def test_gradio_rest_routes_events_and_upload_names():
                    b'Content-Disposition : form-data; filename = "a.exe"'):
         odd = b"--B\r\n" + header + b"\r\n\r\nx\r\n--B--\r\n"
         assert ga.upload_filenames(b'multipart/form-data; boundary="B"', odd) == ["a.exe"], header
+
+
+def test_gradio_sessions_and_running_events():
+    """What gradio_adapter.client_gone and forget_sessions read: the current event (LocalContext), the queue's running
+    jobs and each Event's flags, the state holder's sessions."""
+    import inspect
+
+    import gradio as gr
+    from gradio.context import LocalContext
+    from gradio.queueing import Event
+    from gradio.routes import App
+
+    from electra_demo.app import gradio_adapter as ga
+
+    where = f"gradio {ga.VERSION}"
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    App.create_app(demo)
+    assert hasattr(LocalContext, "blocks") and hasattr(LocalContext, "event_id"), f"{where}: LocalContext moved"
+    assert isinstance(demo._queue.active_jobs, list), f"{where}: the queue's active_jobs moved"
+    init = inspect.getsource(Event.__init__)
+    for attr in ("self._id", "self.session_hash", "self.alive", "self.enqueue_time"):
+        assert attr in init, f"{where}: Event has no {attr}"
+    holder = demo.state_holder
+    holder["s"]
+    assert holder.session_data["s"].is_closed is False and "s" in holder.time_last_used, where
+    holder.session_data["s"].is_closed = True
+    assert ga.forget_sessions(demo, 3600) == 1 and "s" not in holder.session_data, where
