@@ -1,5 +1,6 @@
-"""The one place that relies on Gradio's internals: its REST URL scheme, how its upload route names files, and its table
-of events (`Blocks.fns`, whose functions we wrap). No public API gives these; tests/test_adapters.py fails loudly,
+"""The one place that relies on Gradio's internals: its REST URL scheme, how its upload route names files, its table
+of events (`Blocks.fns`, whose functions we wrap), the running event (is anyone still waiting for it?) and the
+sessions' state (dropped when a page closes). No public API gives these; tests/test_adapters.py fails loudly,
 naming Gradio's version, when an upgrade moves one."""
 import inspect
 import re
