@@ -201,3 +201,67 @@ def test_attention_heads_readable(page, app_url):
     expect(first).to_contain_text("[CLS]")
     _radio(page, "attention-scale", "fixed 0 to 1")
     expect(plot).to_contain_text("fixed 0 to 1")
+
+
+OVERLAPS = """() => {  // pairs of figure texts (titles, axis titles, legends, colour bars, subplot titles, buttons) that
+  const out = [];  // overlap, and any of them outside its figure's box
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    if (!plot.offsetParent) continue;
+    const id = (plot.closest('[id]') || {}).id, items = [];
+    const add = (el, kind) => { const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) items.push([kind + ': ' + (el.textContent || '').trim().slice(0, 30), r]); };
+    plot.querySelectorAll('.gtitle').forEach(e => add(e, 'title'));
+    plot.querySelectorAll('.g-xtitle text, .g-ytitle text, [class*="g-x"][class*="title"] text, [class*="g-y"][class*="title"] text')
+      .forEach(e => add(e, 'axis title'));
+    plot.querySelectorAll('.legend .bg').forEach(e => add(e, 'legend'));
+    plot.querySelectorAll('.colorbar .cbbg, .colorbar .cbfills').forEach(e => add(e, 'colorbar'));
+    plot.querySelectorAll('.annotation-text').forEach(e => add(e, 'subplot title'));
+    plot.querySelectorAll('.updatemenu-container .updatemenu-button').forEach(e => add(e, 'button'));
+    for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
+      const [a, ra] = items[i], [b, rb] = items[j];
+      if (a.startsWith('colorbar') && b.startsWith('colorbar')) continue;  // a colour bar's own parts
+      const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+      const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+      if (w > 2 && h > 2) out.push([id, a, b]);
+    }
+    const box = plot.getBoundingClientRect();
+    for (const [a, r] of items) if (r.left < box.left - 2 || r.right > box.right + 2) out.push([id, a, 'outside the figure']);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1024, 768), (1400, 900)])
+def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
+    from electra_demo.app.tour import TAB_IDS
+
+    page.set_viewport_size({"width": width, "height": height})
+    try:
+        page.goto(app_url + "?sentence=not+bad+at+all&b=bad")
+        _explained(page, "not bad at all")
+        for tab_id in TAB_IDS:
+            _tab(page, tab_id)
+            plots = page.locator(f'#tabs [role=tabpanel]:visible .js-plotly-plot, .js-plotly-plot:visible')
+            if tab_id not in ("shape-trace", "where-is-my-pooler-output", "any-encoder", "code"):
+                plots.first.wait_for()  # a tab with figures: drawn
+            page.wait_for_function("() => !document.querySelector('.js-plotly-plot:not(:has(.main-svg))')")
+            page.evaluate("() => new Promise(r => setTimeout(r, 600))")  # the resize after a tab switch (electraResize)
+            found = page.evaluate(OVERLAPS)
+            assert found == [], (width, tab_id, found)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def test_prediction_in_view_after_enter_on_a_phone(page, app_url):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(app_url)
+        _explained(page)
+        box = page.locator("#input-text textarea")
+        box.fill("a dull and tired film")
+        box.press("Enter")
+        _explained(page, "a dull and tired film")
+        page.wait_for_function("""() => { const r = document.getElementById('prediction').getBoundingClientRect();
+            return r.top >= 0 && r.bottom <= window.innerHeight; }""")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})

@@ -53,4 +53,4 @@ def test_pooled_vectors_offer_per_row_scaling(tiny_loaded):
     assert shared.visible and not per_row.visible  # one shared scale first: sizes compare
     assert np.allclose(np.abs(np.asarray(per_row.z)).max(1), 1, atol=1e-3) and per_row.zmax == 1
     labels = [b.label for b in fig.layout.updatemenus[0].buttons]
-    assert labels == ["one scale for all", "each row to its max"]
+    assert labels == ["one scale", "per row"]

@@ -45,6 +45,8 @@ CSS = """
 #stale { border-left: 4px solid #d6604d; padding-left: 8px; }
 #stale:empty, #stale .prose:empty { display: none; }
 .js-plotly-plot, .plot-container { width: 100% !important; }
+/* a drawn figure carries its own title at its top left: Gradio's label badge would sit on it */
+.block:has(.js-plotly-plot) > label[data-testid="block-label"] { display: none !important; }
 """ + TOUR_CSS + """@media (max-width: 640px) {
   #model-row { flex-direction: column !important; }
   .table-wrap { overflow-x: auto !important; }
@@ -200,6 +202,9 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
                      if pre is None else pre.then(user_errors(checked), text, None, api_visibility="private"))
             ev = check.success(explore, [text, choice, slider], [*formatters, shown, stale], api_visibility="private",
                                **MODEL)
+            if pre is None:  # typed and sent: on a phone the answer is below the fold, bring it into view
+                ev.then(None, None, None, js="() => { if (window.innerWidth < 640) document.getElementById('prediction')"
+                                             "?.scrollIntoView({block: 'center'}); }")
             ev.success(run_labs, [shown, *lab_inputs], lab_outputs, api_visibility="private", **MODEL).then(
                 None, sync_inputs, None, js=sync_js)
             return ev

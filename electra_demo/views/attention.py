@@ -100,7 +100,7 @@ def pooling_vs_attention(view: AttentionView) -> go.Figure:
     fig.update_yaxes(title="weight", range=[0, 1])
     title = ("Self-attention is not the attention pooling" if view.pooling_weights is not None
              else "[CLS] self-attention (this model has no learned attention pooling)")
-    layout(fig, title, 360, top=80)
+    layout(fig, title, 420, top=150)  # the legend above the plot: two rows of it on a phone
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))  # above: ticks below
     return fig
 

@@ -33,11 +33,47 @@ def prob_text(p: float) -> str:
     return f"{float(p):.2f}"
 
 
+TITLE_CHARS = 42  # characters per title line: a phone's figure (~350 px at 14 px text) holds about this many
+LINE_PX = 18  # height of one more title line
+
+
+def wrap(text: str, width: int) -> str:
+    """`text` broken at spaces into lines of at most `width` characters (plotly never wraps a title itself, so on a
+    phone a long one runs out of the figure and over its neighbours)."""
+    lines, line = [], ""
+    for word in str(text).split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
+
+
 def layout(fig: go.Figure, title: str, height: int, top: int = 50) -> go.Figure:
-    """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template."""
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height, template="none",
-                      margin=dict(l=10, r=10, t=top, b=10), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      font=dict(color=TEXT_GREY), legend=dict(orientation="h", y=-0.15))
+    """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template.
+    Readable from a phone to a projector: the title and the subplot titles wrapped to their width (the figure grows
+    by the lines added), the legend below the x-axis titles."""
+    title = wrap(title, TITLE_CHARS)
+    extra = LINE_PX * title.count("<br>")
+    columns = len({tuple(fig.layout[k].domain or (0, 1)) for k in fig.layout if k.startswith("xaxis")}) or 1
+    sub = 0  # lines added to the subplot titles: the top row's grow into the margin above it
+    for a in fig.layout.annotations or ():  # subplot titles (12 px) share the width between the columns
+        if a.text and a.yanchor == "bottom" and a.xref == "paper":
+            a.text = wrap(a.text, max(14, (TITLE_CHARS + 6) // columns))
+            a.font.size = 12
+            sub = max(sub, a.text.count("<br>"))
+    # plotly puts the title's first baseline at the middle of the top margin, its other lines below it, and the top
+    # row's subplot titles grow up from the plot: the margin holds both
+    subplots = any(a.yanchor == "bottom" for a in fig.layout.annotations or ())
+    need = 2 * (LINE_PX * title.count("<br>") + 8 + ((15 * (sub + 1) + 4) if subplots else 0))
+    extra = max(extra + 15 * sub, need - top)
+    plot = max(height - top - 10, 100)
+    titled = any(fig.layout[k].title.text for k in fig.layout if k.startswith("xaxis"))
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height + extra, template="none",
+                      margin=dict(l=10, r=10, t=top + extra, b=10), paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", font=dict(color=TEXT_GREY),
+                      legend=dict(orientation="h", yanchor="top", y=-min(0.5, max(0.15, (110 if titled else 60) / plot))))
     fig.update_xaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
     fig.update_yaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
     return fig

@@ -56,7 +56,7 @@ def compare_figure(a: Explanation, b: Explanation) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     lo = max(-1.0, min(cos.values()) - 0.05)  # zoomed to the values: close cosines stay distinguishable
     cut = lo > 0  # the bars do not start at 0: said on the axis, so a short bar is not read as a small cosine
-    fig.update_xaxes(range=[lo, 1.0], title="cosine between A and B" + (f" (axis starts at {lo:.2f}, not 0)" if cut else ""))
+    fig.update_xaxes(range=[lo, 1.0], title="cosine between A and B" + (f"<br>(axis starts at {lo:.2f}, not 0)" if cut else ""))
     return layout(fig, "Each pooling: how close the two sentence vectors are" + (" (zoomed axis)" if cut else ""),
                   140 + 26 * len(names))
 

@@ -19,7 +19,8 @@ from ..checkpoint import LoadedModel
 from ..data import spreadsheet_safe
 from ..encoders import OWN_HEAD
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, escape, layout, md_text, prob_text, rounded, rounded_many, token_axis, zmax
+from .common import (DIVERGING, SEQUENTIAL, TITLE_CHARS, escape, layout, md_text, prob_text, rounded, rounded_many,
+                     token_axis, wrap, zmax)
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
@@ -93,7 +94,8 @@ def pooled_label(expl: Explanation, name: str) -> str:
 def pooled_vectors(expl: Explanation) -> go.Figure:
     """Every pooled sentence vector as one row, on ONE shared colour scale (sizes compare across poolings); a button
     in the figure rescales each row to its own largest |value| (patterns compare even when one pooling, e.g.
-    mean_sqrt_len, dominates the shared scale). Row labels show each head's prediction."""
+    mean_sqrt_len, dominates the shared scale). Rows are named by pooling only (short labels leave a phone its width);
+    each head's prediction is in the table below."""
     names = list(expl.pooled)
     z = np.stack([expl.pooled[p] for p in names])  # (P, H)
     m = zmax(z)
@@ -108,14 +110,15 @@ def pooled_vectors(expl: Explanation) -> go.Figure:
                                 hovertemplate="%{y}<br>dim %{x}<br>" + what + " %{z}<extra></extra>")
                      for i, (values, bound, what) in enumerate([(z, m, "value"), (per_row, 1, "value / row max")])])
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(names))),
-                     ticktext=[pooled_label(expl, p) for p in names])
+                     ticktext=names)
     fig.update_xaxes(title="hidden dimension")
-    layout(fig, shared, 150 + 26 * len(names), top=80)
-    buttons = [dict(label="one scale for all", method="update", args=[{"visible": [True, False]}, {"title.text": shared}]),
-               dict(label="each row to its max", method="update", args=[{"visible": [False, True]}, {"title.text": rows}])]
-    fig.update_layout(updatemenus=[dict(type="buttons", direction="right", buttons=buttons, showactive=True, x=0,
-                                        xanchor="left", y=1.0, yanchor="bottom", pad=dict(t=2, b=2),
-                                        font=dict(size=11))])
+    layout(fig, shared, 150 + 26 * len(names), top=90)
+    shared, rows = fig.layout.title.text, wrap(rows, TITLE_CHARS)  # as layout() wrapped the first
+    buttons = [dict(label="one scale", method="update", args=[{"visible": [True, False]}, {"title.text": shared}]),
+               dict(label="per row", method="update", args=[{"visible": [False, True]}, {"title.text": rows}])]
+    fig.update_layout(updatemenus=[dict(type="buttons", direction="right", buttons=buttons, showactive=True, x=1,
+                                        xanchor="right", y=1.0, yanchor="bottom", pad=dict(t=2, b=2),
+                                        font=dict(size=10))])  # small: buttons push the margins
     return fig
 
 

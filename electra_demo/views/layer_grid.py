@@ -13,7 +13,7 @@ def layer_drift(grid: LayerGrid) -> go.Figure:
     fig = make_subplots(rows=2, cols=1, row_heights=[0.65, 0.35], vertical_spacing=0.25,
                         subplot_titles=("cosine to its own last-layer vector", "mean pairwise cosine between poolings"))
     fig.add_trace(go.Heatmap(z=rounded(grid.drift), x=grid.names, y=grid.layers, zmin=-1, zmax=1, colorscale=DIVERGING,
-                             texttemplate="%{z:.2f}", colorbar=dict(y=0.75, len=0.6, thickness=12),
+                             texttemplate="%{z:.2f}", colorbar=dict(y=0.75, len=0.45, thickness=12),
                              hovertemplate="%{x} at %{y}: %{z}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=grid.layers, y=rounded(grid.mean_pairwise), mode="lines+markers", showlegend=False,
                              hovertemplate="%{x}: %{y}<extra></extra>"), row=2, col=1)

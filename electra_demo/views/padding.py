@@ -9,9 +9,9 @@ from .common import DIVERGING, LINE_COLOURS, label_of, layout, rounded, sig, zma
 
 def padding_curves(lab: PaddingLab) -> go.Figure:
     """Distance and cosine to the N = 0 vector as N grows, right and left padding; naive baselines dashed."""
-    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, vertical_spacing=0.12, horizontal_spacing=0.1,
-                        subplot_titles=[f"{side} padding: {what}" for side in SIDES
-                                        for what in ("L2 distance to the N = 0 vector", "cosine to the N = 0 vector")])
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, vertical_spacing=0.16, horizontal_spacing=0.1,
+                        subplot_titles=[f"{side}: {what}" for side in SIDES  # short: two fit side by side on a phone
+                                        for what in ("L2 distance to N = 0", "cosine to N = 0")])
     x = list(range(len(lab.n_pads)))
     for r, side in enumerate(SIDES, start=1):
         sweep = lab.sides[side]
@@ -35,17 +35,18 @@ def padding_vectors(lab: PaddingLab, side: str = "right") -> go.Figure:
     now = sweep.vectors[:, -1]  # (P, H) at the chosen N
     diff = now - sweep.vectors[:, 0]  # (P, H)
     ticks = [f"{n} (naive)" if nv else n for n, nv in zip(lab.names, lab.naive)]
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=(f"vector with N = {lab.n_pads[-1]} pads", "minus the vector with N = 0"))
-    for c, z in enumerate((now, diff), start=1):
+    # stacked, each with its own colour bar beside it: side by side, a colour bar covered the second map on a phone
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14,
+                        subplot_titles=(f"the vectors at N = {lab.n_pads[-1]} pads", "minus the vectors at N = 0"))
+    for r, z in enumerate((now, diff), start=1):
         m = zmax(z)
         fig.add_trace(go.Heatmap(z=rounded(z), zmin=-m, zmax=m, colorscale=DIVERGING,
-                                 colorbar=dict(x=0.45 if c == 1 else 1.0, len=0.9),
-                                 hovertemplate="%{y}<br>dim %{x}<br>%{z}<extra></extra>"), row=1, col=c)
-        fig.update_yaxes(row=1, col=c, autorange="reversed", tickmode="array", tickvals=list(range(len(ticks))),
-                         ticktext=ticks if c == 1 else [""] * len(ticks))
-        fig.update_xaxes(row=1, col=c, title="hidden dimension")
-    return layout(fig, f"{side} padding: masked rows unchanged, naive rows shifted", 140 + 24 * len(ticks))
+                                 colorbar=dict(y=0.79 if r == 1 else 0.21, len=0.42, thickness=12),
+                                 hovertemplate="%{y}<br>dim %{x}<br>%{z}<extra></extra>"), row=r, col=1)
+        fig.update_yaxes(row=r, col=1, autorange="reversed", tickmode="array", tickvals=list(range(len(ticks))),
+                         ticktext=ticks)
+    fig.update_xaxes(row=2, col=1, title="hidden dimension")
+    return layout(fig, f"{side} padding: masked rows unchanged, naive rows shifted", 180 + 48 * len(ticks))
 
 def padding_summary(lab) -> str:
     masked = [i for i, nv in enumerate(lab.naive) if not nv]
