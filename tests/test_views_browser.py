@@ -121,6 +121,10 @@ def test_bad_link_values_are_ignored(page, app_url):
     assert page.locator(".toast-body").count() == 0 and page.console_errors == []
 
 
+PLACES = """() => [...document.querySelectorAll('#tabs [role=tab]')].map(b => {
+    const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })"""
+
+
 def test_tabs_stay_in_place_when_clicked(page, app_url):
     """A tab on the second row stays where it was when clicked (nothing moves under the cursor); every tab is a tab."""
     for width, height in ((1400, 900), (1024, 768), (390, 844)):
@@ -129,12 +133,10 @@ def test_tabs_stay_in_place_when_clicked(page, app_url):
         _explained(page)
         tabs = page.locator("#tabs [role=tab]")
         assert tabs.count() == 14 and page.locator("#tabs [aria-label='More tabs']").count() == 0
-        before = page.evaluate("""() => [...document.querySelectorAll('#tabs [role=tab]')]
-            .map(b => { const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })""")
+        before = page.evaluate(PLACES)
         for tab_id, _, _ in before[::-1]:  # last first: those most likely on a later row
             page.locator(f'#tabs [role=tab][data-tab-id="{tab_id}"]').click()
-            after = page.evaluate("""() => [...document.querySelectorAll('#tabs [role=tab]')]
-                .map(b => { const r = b.getBoundingClientRect(); return [b.dataset.tabId, Math.round(r.x + scrollX), Math.round(r.y + scrollY)]; })""")
+            after = page.evaluate(PLACES)
             assert after == before, (width, tab_id)
     page.set_viewport_size({"width": 1400, "height": 900})
 
@@ -241,7 +243,7 @@ def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
         _explained(page, "not bad at all")
         for tab_id in TAB_IDS:
             _tab(page, tab_id)
-            plots = page.locator(f'#tabs [role=tabpanel]:visible .js-plotly-plot, .js-plotly-plot:visible')
+            plots = page.locator('#tabs [role=tabpanel]:visible .js-plotly-plot, .js-plotly-plot:visible')
             if tab_id not in ("shape-trace", "where-is-my-pooler-output", "any-encoder", "code"):
                 plots.first.wait_for()  # a tab with figures: drawn
             page.wait_for_function("() => !document.querySelector('.js-plotly-plot:not(:has(.main-svg))')")

@@ -27,7 +27,7 @@ def test_one_palette_truncated_axes_said_one_rounding_rule(tiny_loaded):
     import re
 
     from electra_demo.lab.explain import explain
-    from electra_demo.views import compare, common
+    from electra_demo.views import common, compare
     from electra_demo.views import explain as ev
 
     a, b = explain(tiny_loaded, "the film was good"), explain(tiny_loaded, "a terrible boring plot")

@@ -16,19 +16,19 @@ from ..lab.attribution import attribution_poolings
 from ..lab.explain import MAX_CHARS
 from ..views import compare as compare_views
 from ..views import explain as views
+from . import permalink
 from .attribution import attribution_tab
 from .common import DELETE_CACHE, MODEL, QUEUE_SIZE, explained, sentence, user_errors, when_explained
 from .dataset import dataset_tab
 from .explain import api_endpoints, code_tab, compare_tab, hidden_tab, pooling_tab, poolings_of, shapes_tab
 from .layer_grid import layer_tab
 from .lessons import attention_tab, encoder_tab, mismatch_tab, similarity_tab
-from . import permalink
 from .models import Models
-from .tour import CSS as TOUR_CSS
-from .tour import TAB_IDS, tour_bar
 from .padding import padding_tab
 from .pooler_output import pooler_tab
 from .server import add_endpoints
+from .tour import CSS as TOUR_CSS
+from .tour import TAB_IDS, tour_bar
 
 EXAMPLES = [
     "A gripping, beautifully acted film with a story that stays with you.",

@@ -61,10 +61,9 @@ def tour_bar():
     order, steps = json.dumps(TAB_IDS), json.dumps([step_text(i) for i in range(len(LESSON))])
 
     def wire(tabs: gr.Tabs):
-        step = ("(d) => { const order = %s; const i = order.indexOf(window.electraTab());"
+        step = ("(d) => { const order = " + order + "; const i = order.indexOf(window.electraTab());"
                 " const j = Math.min(order.length - 1, Math.max(0, (i < 0 ? 0 : i) + d));"
-                " const b = document.querySelector(`#tabs [role=tab][data-tab-id=\"${order[j]}\"]`); if (b) b.click(); }"
-                % order)
+                " const b = document.querySelector(`#tabs [role=tab][data-tab-id=\"${order[j]}\"]`); if (b) b.click(); }")
         back.click(None, None, None, js=f"() => ({step})(-1)")
         forward.click(None, None, None, js=f"() => ({step})(1)")
         tabs.change(None, None, text, js=f"() => {{ const steps = {steps}, i = {order}.indexOf(window.electraTab());"

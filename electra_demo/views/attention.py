@@ -8,7 +8,6 @@ from plotly.subplots import make_subplots
 from ..lab.attention import AttentionView
 from .common import PAD_GREY, SEQUENTIAL, escape, layout, rounded, signed_colour, token_axis
 
-
 # colour scales for attention: a row sums to 1 over T keys, so on a fixed 0..1 scale long rows look uniformly dark
 SCALES = {"row": "each row to its largest", "head": "each head to its largest", "fixed": "fixed 0 to 1"}
 CLS_OUTLINE = "#e7298a"  # the [CLS] query row's outline: no value colour (not red/blue, not on Viridis)

@@ -19,8 +19,7 @@ from ..checkpoint import LoadedModel
 from ..data import spreadsheet_safe
 from ..encoders import OWN_HEAD
 from ..lab.explain import Explanation
-from .common import (DIVERGING, SEQUENTIAL, TITLE_CHARS, escape, layout, md_text, prob_text, rounded, rounded_many,
-                     token_axis, wrap, zmax)
+from .common import DIVERGING, SEQUENTIAL, TITLE_CHARS, escape, layout, md_text, prob_text, rounded, rounded_many, token_axis, wrap, zmax
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
