@@ -54,6 +54,13 @@ def _errors(page) -> list[str]:
     return [t.inner_text() for t in page.locator(".toast-body").all()]
 
 
+def _title_has(page, elem_id, text):
+    """Wait until the figure's title holds `text` (a title wraps onto lines to fit its width: read them as one)."""
+    page.wait_for_function("""([id, text]) => { const t = document.querySelector(`#${id} .gtitle`);
+        return t && [...t.querySelectorAll('.line')].map(l => l.textContent).join(' ').replace(/\\s+/g, ' ')
+            .includes(text) || (t && t.textContent.includes(text)); }""", arg=[elem_id, text])
+
+
 def _plot_rendered(page, elem_id):
     plot = page.locator(f"#{elem_id} .js-plotly-plot").first
     plot.wait_for(state="visible")
@@ -123,10 +130,10 @@ def test_layer_slider_number_box_redraws(page):
     number = page.locator("#grid-layer input[type=number]")
     number.fill("1")
     number.press("Enter")
-    page.locator("#layer-similarity").get_by_text("at layer 1").wait_for()
+    _title_has(page, "layer-similarity", "at layer 1")
     _tab(page, "Hidden states")
     page.locator("#layer-slider input[type=range]").fill("0")
-    page.locator("#hidden-heatmap").get_by_text("embeddings (hidden_states[0])").wait_for()
+    _title_has(page, "hidden-heatmap", "embeddings (hidden_states[0])")
 
 
 def test_export_files_parse(page, app_url):
@@ -245,7 +252,7 @@ def test_model_menu_switches_every_view(page, app_url):
     page.wait_for_function("() => new URL(location.href).searchParams.get('model') === 'electra-sst2-scratch'")
     assert re.search(r"dev accuracy \d+\.\d%", page.locator("#model-card").inner_text())  # from its card
     _tab(page, "Hidden states")
-    page.locator("#hidden-heatmap").get_by_text("of 4 (hidden_states").wait_for()  # 4 layers, not the tiny 2
+    _title_has(page, "hidden-heatmap", "of 4 (hidden_states")  # 4 layers, not the tiny 2
     _tab(page, "Where is my pooler_output?")  # the tab that describes the model follows it too: its backbone's row
     page.get_by_text("(1, 4, 256)").first.wait_for()  # "good film" through electra-sst2-scratch's H = 256
     page.goto(app_url + "?model=electra-sst2-scratch&sentence=a+fine+film")  # the link carries the model too
