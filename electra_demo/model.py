@@ -98,6 +98,12 @@ def _learned(module, h, mask):
     return module(h[None], mask)[0]
 
 
+@functools.lru_cache(maxsize=64)
+def _rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> torch.Tensor:
+    """The rows of `wanted` in `names`, as an index tensor (made once per pair)."""
+    return torch.tensor([names.index(p) for p in wanted])
+
+
 def pool_all(names: list[str], h, modules, mask):
     """(P, H): the poolings `names` of ONE unpadded sentence h (T, H) (mask (1, T) all ones), equal to
     `pooling.pool(p, h[None], mask, modules)` for each p to float rounding: fixed weightings are one matrix multiply,
@@ -161,26 +167,32 @@ class ElectraPoolingClassifier(ElectraPreTrainedModel):
         return pool_all(self.available_poolings() + list(pooling.NAIVE_POOLERS), h, self.poolers, mask)
 
     def _stacked(self):
-        """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C)) of every trained head in `poolings` order, stacked
+        """(W1^T (P, H, H), b1 (P, 1, H), W2^T (P, H, C), b2 (P, 1, C), the heads' activation) of every trained head in
+        `poolings` order, stacked
         once and again when a head weight changed in place (an optimizer step, load_state_dict) or was replaced."""
-        params = [t for p in self.poolings for layer in (self.head(p).dense, self.head(p).out_proj)
-                  for t in (layer.weight, layer.bias)]
-        key = [(t.data_ptr(), tensor_version(t)) for t in params]
+        heads = (getattr(self, "classifier", None), *self.heads.values())  # a swapped head module: new parameters
         cached = self.__dict__.get("_electra_demo_stacked")
-        if cached is None or cached[0] != key:
+        if cached is None or cached[0] != heads:
+            params = [t for p in self.poolings for layer in (self.head(p).dense, self.head(p).out_proj)
+                      for t in (layer.weight, layer.bias)]
+            cached = (heads, params, None, None)
+        heads, params, key, weights = cached
+        now = [(t.data_ptr(), tensor_version(t)) for t in params]
+        if now != key:
             with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable in any later mode
                 w1, b1, w2, b2 = (torch.stack(params[k::4]) for k in range(4))
-            cached = (key, (w1.transpose(1, 2), b1[:, None], w2.transpose(1, 2), b2[:, None]))
-            self.__dict__["_electra_demo_stacked"] = cached  # published whole
-        return cached[1]
+            weights = (w1.transpose(1, 2), b1[:, None], w2.transpose(1, 2), b2[:, None],
+                       self.head(self.poolings[0]).activation)  # get_activation("gelu") in every ElectraClassificationHead
+        self.__dict__["_electra_demo_stacked"] = (heads, params, now, weights)  # published whole
+        return weights
 
     def classify_all(self, P, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """((P_heads, C) logits, (P_heads, H) GELU(dense(vec))) of every trained head, in `poolings` order, from P (P, H)
         in `names` order: each ElectraClassificationHead in eval mode (dropout is identity), all at once in two batched
         multiplies; equal to `classify(p, P[names.index(p)][None])` to float rounding."""
-        w1t, b1, w2t, b2 = self._stacked()
-        x = P[[names.index(p) for p in self.poolings]][:, None]  # (P_heads, 1, H)
-        inter = self.head(self.poolings[0]).activation(torch.baddbmm(b1, x, w1t))  # (P_heads, 1, H)
+        w1t, b1, w2t, b2, activation = self._stacked()
+        x = P[_rows(tuple(names), tuple(self.poolings))][:, None]  # (P_heads, 1, H)
+        inter = activation(torch.baddbmm(b1, x, w1t))  # (P_heads, 1, H)
         return torch.baddbmm(b2, inter, w2t)[:, 0], inter[:, 0]  # (P_heads, C), (P_heads, H)
 
     def encode(self, input_ids, attention_mask, output_hidden_states: bool = False, **kwargs):

@@ -93,7 +93,7 @@ def build_demo(classifier: LoadedModel, dataset_files: list[str] | None = None, 
         with gr.Row(equal_height=True, elem_id="model-row"):
             card = gr.Markdown(views.model_card(classifier), elem_id="model-card")
             choice = gr.Dropdown(models.choices, value=models.first_name, label="model (checkpoint folder)", scale=0,
-                                 min_width=220, elem_id="model-choice", interactive=len(models.names) > 1)
+                                 min_width=340, elem_id="model-choice", interactive=len(models.names) > 1)
         with gr.Row():
             with gr.Column(scale=3):
                 text = gr.Textbox(EXAMPLES[0], label="sentence", lines=1, max_lines=6, max_length=MAX_CHARS,
