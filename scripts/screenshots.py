@@ -105,7 +105,7 @@ class Shooter:
         time.sleep(0.3)  # gradio fades freshly filled outputs in
 
     def open_tab(self, name: str):
-        self.page.locator("#tabs [role=tab], #tabs .overflow-dropdown button").filter(has_text=name).first.click()
+        self.page.locator("#tabs").get_by_role("tab", name=name, exact=True).click()  # "Code" is inside "Any encoder"
         self.wait_until(f"tab {name!r} to open", lambda: self.page.evaluate(
             f"(name) => {{ const t = [...document.querySelectorAll('[role=tab]')].find(b => b.innerText.trim() === name);"
             f" return !!t && t.getAttribute('aria-selected') === 'true' && !!({OPEN_PANEL}); }}", name))
