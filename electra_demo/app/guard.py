@@ -62,12 +62,9 @@ class RequestGuard:
             if not m.group(1) and m.group(2) == "call" and name in self.light:  # same function, no page session
                 scope = dict(scope, path=API_PATH + path, raw_path=(API_PATH + path).encode())
             if m.group(2) == "call" and not m.group(4) and scope.get("method") == "POST":
-                body = await _read(receive, limit)
+                body = await _checked_body(receive, send, limit)
                 if body is None:
-                    return await _too_large(send, limit)
-                problem = _too_deep(body)
-                if problem:
-                    return await _answer(send, 400, problem)
+                    return None  # answered: too large or too deep
                 problem = _wrong_inputs(body, name, served[name])
                 if problem:
                     return await _answer(send, 422, problem)
@@ -84,16 +81,24 @@ class RequestGuard:
             return await self.app(scope, _replay(body), send)
         is_json = b"json" in headers.get(b"content-type", b"").lower()
         if scope.get("method") in ("POST", "PUT", "PATCH") and (length is None or is_json):  # read here, bounded
-            body = await _read(receive, limit)
-            if body is None:
-                return await _too_large(send, limit)
-            problem = _too_deep(body)
-            if problem:
-                return await _answer(send, 400, problem)
-            return await self.app(scope, _replay(body), send)
+            body = await _checked_body(receive, send, limit)
+            return None if body is None else await self.app(scope, _replay(body), send)
         return await self.app(scope, receive, send)
 
 
+
+
+async def _checked_body(receive, send, limit: int) -> bytes | None:
+    """The request body read within `limit` bytes and checked for deep nesting; None once 413 or 400 is answered."""
+    body = await _read(receive, limit)
+    if body is None:
+        await _too_large(send, limit)
+        return None
+    problem = _too_deep(body)
+    if problem:
+        await _answer(send, 400, problem)
+        return None
+    return body
 
 
 def _too_large(send, limit: int, what: str = "request body"):
