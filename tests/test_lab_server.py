@@ -100,17 +100,19 @@ def test_one_model_limit_across_every_endpoint(tiny_loaded):
 
     demo = build_demo(tiny_loaded)
     light = {"code_for", "snippet", "code", "pooler_output", "change_method", "send", "opening", "lambda", "lambda_1",
-             "lambda_2"}  # no model call: formatting, a cached dataset view, copying text
+             "lambda_2", "checked"}  # no model call: formatting, a cached dataset view, copying text, checking the text
     heavy = set()
     for fn in demo.fns.values():
-        if fn.fn is None or fn.api_name in light:
+        if fn.fn is None or fn.api_name in light or fn.name == "checked":  # checked, checked_1, ...: one per Explain path
             continue
-        if fn.concurrency_id == HEAVY["concurrency_id"]:  # the public three and the two tabs' own controls (fill_N)
-            assert fn.concurrency_limit == 1 and fn.api_name.startswith(("dataset", "similarity", "mismatch", "fill"))
+        if fn.concurrency_id == HEAVY["concurrency_id"]:  # the public three, the two tabs' own controls (fill_N)
+            # and their typed sets (run_typed_N: Shift+Enter in the typed box)
+            assert fn.concurrency_limit == 1 and fn.api_name.startswith(("dataset", "similarity", "mismatch", "fill",
+                                                                         "run_typed"))
             heavy.add(fn.api_name)
         else:
             assert (fn.concurrency_id, fn.concurrency_limit) == ("model", CONCURRENCY), fn.api_name
-    assert len(heavy) == 5 and {"dataset", "similarity", "mismatch"} <= heavy
+    assert len(heavy) == 7 and {"dataset", "similarity", "mismatch"} <= heavy, heavy
 
 
 def test_lesson_endpoints(client, tiny_loaded):
