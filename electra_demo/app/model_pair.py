@@ -5,7 +5,7 @@ import gradio as gr
 from ..data import read_rows
 from ..lab.model_pair import model_pair
 from ..views import model_pair as views
-from .common import MODEL, sentence, user_errors
+from .common import MODEL, explained, sentence, user_errors
 
 NONE = "(none)"
 
@@ -33,7 +33,8 @@ def two_models(models, shown, choice, context_file: str):
                     neighbours: None}
         a, b = models.get(model_a), models.get(model_b)
         texts, _, _ = read_rows(context_file)
-        v = model_pair(a, b, sentence(text), list(texts))
+        v = model_pair(a, b, sentence(text), list(texts),
+                       explained=lambda c, t: explained(models, model_a if c is a else model_b, t))  # the page's cache
         name_a = model_a or models.first_name
         return {summary: views.pair_summary(v, name_a, model_b), heads: views.pair_heads(v),
                 shapes: views.pair_shapes(v), neighbours: views.pair_neighbours(v)}

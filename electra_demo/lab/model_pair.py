@@ -41,12 +41,15 @@ def _cosines(v: np.ndarray) -> np.ndarray:
     return u[1:] @ u[0]
 
 
-def model_pair(a: LoadedModel, b: LoadedModel, text: str, sentences: list[str], k: int = K_NEIGHBOURS) -> ModelPair:
+def model_pair(a: LoadedModel, b: LoadedModel, text: str, sentences: list[str], k: int = K_NEIGHBOURS,
+               explained=explain) -> ModelPair:
+    """`explained(classifier, text)`: where the explanations come from (the page passes its cache, so model A's, the
+    page's own, is not computed again)."""
     text = check_text(text)
     if len(sentences) < k + 1:
         raise InputError(f"{len(sentences)} sentences given; comparing neighbours needs at least {k + 1}")
     sentences = [check_text(s) for s in sentences]
-    ea, eb = explain(a, text), explain(b, text)
+    ea, eb = explained(a, text), explained(b, text)
     va, vb = with_sentence(a, text, sentences), with_sentence(b, text, sentences)  # {pooling: (1 + N, H_model)}
     poolings = [p for p in va if p in vb]
     na, nb, shared, corr = [], [], [], []
