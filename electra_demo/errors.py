@@ -5,6 +5,7 @@ these, so a real bug keeps its traceback. Messages say what is wrong in neutral 
 its own advice (`advice["cli"]`, `advice["ui"]`), so library code never names a flag or a server path in
 the message itself. Raise with `from e` to keep the cause: ELECTRA_DEMO_DEBUG=1 prints the whole chain.
 """
+import functools
 import os
 import sys
 
@@ -47,3 +48,8 @@ def run_cli(main, argv=None):
             raise
         print(f"error: {e.for_surface('cli')}", file=sys.stderr)
         sys.exit(2)
+
+
+def cli(main):
+    """The console entry point of `main`: `cli_main = cli(main)`, then `cli_main(argv)` runs it through `run_cli`."""
+    return functools.wraps(main)(lambda argv=None: run_cli(main, argv))

@@ -5,7 +5,7 @@ from ..errors import InputError
 from ..lab.attribution import attribution, attribution_poolings
 from ..lab.padding import ATTRIBUTION_MAX_PADS, SIDES
 from ..views import attribution as views
-from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .common import MODEL, Lab, numbers, sentence, user_errors, when_explained
 
 QUANTITIES = ("weight", "contribution")
 
@@ -27,8 +27,7 @@ def attribution_tab(classifier, shown, models, choice) -> Lab:
                                   color_map=None)
         note = gr.Markdown()
         bars = gr.Plot(label="per token", elem_id="attribution-bars")
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
     def check(pooling, what, pads, pad_side, c=classifier):
         valid = attribution_poolings(c.model)

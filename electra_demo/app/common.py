@@ -124,6 +124,12 @@ class Lab:
         self.api = api or []  # [(fn, api_name, event kwargs)]: registered by the page, outside the tabs
 
 
+def numbers(value=None, **kwargs) -> gr.JSON:
+    """A tab's numbers as JSON, folded away under its figures (the same dict its endpoint returns)."""
+    with gr.Accordion("numbers (JSON)", open=False):
+        return gr.JSON(value, **kwargs)
+
+
 def when_explained(fn):
     """For events fired by a tab's own controls: nothing to redraw (and no error) before a sentence was explained."""
     @functools.wraps(fn)

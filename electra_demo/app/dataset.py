@@ -7,7 +7,7 @@ from ..data import load_label_names
 from ..errors import InputError
 from ..lab.dataset import MAX_BYTES, MAX_ROWS, MAX_TOKENS, dataset_view
 from ..views import dataset as views
-from .common import HEAVY, STATE_TTL, UPLOAD_TYPES, Lab, stop_if_gone, user_errors
+from .common import HEAVY, STATE_TTL, UPLOAD_TYPES, Lab, numbers, stop_if_gone, user_errors
 
 
 def offered_files(paths: list[str], labels: list[str]) -> dict[str, str]:
@@ -37,8 +37,7 @@ def dataset_tab(classifier, dataset_files: list[str] | None = None, models=None,
         conf = gr.Plot(label="confusion matrix")
         wrong = gr.Dataframe(headers=views.WRONG_HEADERS, label="misclassified (click a row)", interactive=False,
                              wrap=True, elem_id="misclassified")
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON(label="numbers")
+        raw = numbers(label="numbers")
         state = gr.State(None, time_to_live=STATE_TTL)
 
     def details(view, pooling):

@@ -4,7 +4,7 @@ import gradio as gr
 from ..errors import InputError
 from ..lab.layer_grid import layer_grid
 from ..views import layer_grid as views
-from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .common import MODEL, Lab, numbers, sentence, user_errors, when_explained
 
 
 def layer_tab(classifier, shown, models, choice, tab_layer: list) -> Lab:
@@ -18,8 +18,7 @@ def layer_tab(classifier, shown, models, choice, tab_layer: list) -> Lab:
         gr.Markdown("**Exploratory probe.** The trained heads were trained on the last layer; below they read earlier "
                     "layers too. That shows what a head can read there, not what the model predicts.")
         probe = gr.Plot(label="exploratory probe: heads on every layer")
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
     def check(at_layer, c=classifier):
         top = c.model.config.num_hidden_layers

@@ -4,9 +4,11 @@ Each follows the explained sentence (a `Lab`: the page runs its fill after every
 The sentence sets for similarity and mismatch are the bundled labelled files whose labels match the model
 (examples/reviews.tsv for the shipped model) or sentences typed one per line (unlabelled: no accuracies then).
 """
+import contextlib
 import functools
 import os
 from collections import OrderedDict
+from typing import NamedTuple
 
 import gradio as gr
 
@@ -23,12 +25,28 @@ from ..views import any_encoder as encoder_views
 from ..views import attention as attention_views
 from ..views import mismatch as mismatch_views
 from ..views import similarity as similarity_views
-from .common import HEAVY, MODEL, Lab, sentence, stop_if_gone, user_errors, when_explained
+from .common import HEAVY, MODEL, Lab, numbers, sentence, stop_if_gone, user_errors, when_explained
 from .common import sentences as sentences_checked
 from .dataset import offered_files
 
 TYPED = "sentences typed below"
 MAX_TYPED_CHARS = 100_000
+
+# the intros of the two set tabs, what a class reads first
+SIMILARITY_INTRO = (
+    "The same vectors read two ways: **cosine neighbours** (what retrieval and 'semantic similarity' use) "
+    "and a **linear probe** (what a classifier uses). A pooling can do well at one and poorly at the other "
+    "(SBERT: raw BERT [CLS] is poor under cosine yet fine under a probe). **Anisotropy** is the mean cosine "
+    "between unrelated sentences: when it is high, a cosine of 0.9 says little. The bundled **lessons.tsv** "
+    "(380 labelled sentences of our own: films, books, food, hotels, gadgets, games; contrast, negation, "
+    "opinions buried after a long start) shows it: nearest neighbours often share words rather than "
+    "sentiment, so kNN trails the probe, by different amounts per pooling."
+)
+MISMATCH_INTRO = (
+    "A head trained on one pooling, fed the vectors of another: a common silent bug (train with `mean`, "
+    "serve with `cls`). Rows: the head; columns: the pooling whose vectors it receives; the diagonal is the "
+    "honest one."
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -56,12 +74,39 @@ def sentence_set(classifier, files: dict[str, str], source: str, typed: str):
     return list(texts), list(gold)
 
 
-def _set_controls(files: dict[str, str], prefix: str):
-    choices = list(files) + [TYPED]
-    source = gr.Dropdown(choices, value=choices[0], label="sentence set", elem_id=f"{prefix}-set")
-    typed = gr.Textbox(label=f"or type sentences, one per line (at least {MIN_SENTENCES}); Shift+Enter runs them",
-                       lines=3, elem_id=f"{prefix}-typed", placeholder="Enter starts a new line; Shift+Enter runs")
-    return source, typed
+class SetControls(NamedTuple):
+    source: gr.Dropdown  # a bundled file, or TYPED
+    typed: gr.Textbox  # sentences, one per line
+    prefix: str  # of the elem_ids and of the tab's keys in the page's link
+
+
+@contextlib.contextmanager
+def _set_tab(title: str, tab_id: str, prefix: str, intro: str, dataset_files, labels: list[str]):
+    """A tab that reads a sentence set: its intro and set controls (the bundled files whose labels are the model's,
+    or typed sentences), then (in the `with` body) its outputs."""
+    with gr.Tab(title, id=tab_id):
+        gr.Markdown(intro)
+        choices = list(offered_files(dataset_files, labels)) + [TYPED]
+        source = gr.Dropdown(choices, value=choices[0], label="sentence set", elem_id=f"{prefix}-set")
+        typed = gr.Textbox(label=f"or type sentences, one per line (at least {MIN_SENTENCES}); Shift+Enter runs them",
+                           lines=3, elem_id=f"{prefix}-typed", placeholder="Enter starts a new line; Shift+Enter runs")
+        yield SetControls(source, typed, prefix)
+
+
+def _set_lab(show, outputs, api, controls: SetControls, models, dataset_files, shown, choice) -> Lab:
+    """The Lab of a tab that reads a sentence set: `show(model, sentence, texts, gold)` fills `outputs` from the set
+    chosen in `controls`; `api` is the tab's (function, name, concurrency) endpoint."""
+    source, typed, prefix = controls
+
+    @user_errors
+    def fill(sent: str, model: str, src: str, lines: str):
+        c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
+        return show(c, sentence(sent), texts, gold)
+
+    _run_set(source, typed, fill, shown, choice, outputs)
+    lab = Lab(fill, [choice, source, typed], outputs, [api])
+    lab.url = {f"{prefix}_set": source, f"{prefix}_typed": typed}  # this tab's keys in the page's link
+    return lab
 
 
 def _run_set(source, typed, fill, shown, choice, outputs):
@@ -78,72 +123,45 @@ def _run_set(source, typed, fill, shown, choice, outputs):
 
 
 def similarity_tab(classifier, shown, models, choice, dataset_files) -> Lab:
-    files = offered_files(dataset_files, classifier.labels)
-    with gr.Tab("Similarity vs probe", id="similarity"):
-        gr.Markdown("The same vectors read two ways: **cosine neighbours** (what retrieval and 'semantic similarity' use) "
-                    "and a **linear probe** (what a classifier uses). A pooling can do well at one and poorly at the other "
-                    "(SBERT: raw BERT [CLS] is poor under cosine yet fine under a probe). **Anisotropy** is the mean cosine "
-                    "between unrelated sentences: when it is high, a cosine of 0.9 says little. The bundled **lessons.tsv** "
-                    "(380 labelled sentences of our own: films, books, food, hotels, gadgets, games; contrast, negation, "
-                    "opinions buried after a long start) shows it: nearest neighbours often share words rather than "
-                    "sentiment, so kNN trails the probe, by different amounts per pooling.")
-        source, typed = _set_controls(files, "sim")
+    with _set_tab("Similarity vs probe", "similarity", "sim", SIMILARITY_INTRO, dataset_files, classifier.labels) as controls:
         note = gr.Markdown(elem_id="similarity-note")
         scores = gr.Plot(label="cosine kNN vs linear probe, and anisotropy", elem_id="similarity-scores")
         table = gr.Dataframe(label="per pooling", interactive=False, wrap=True)
         neighbours = gr.Dataframe(label="nearest neighbours of the explained sentence, per pooling", interactive=False,
                                   wrap=True, max_height=500)
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
-    @user_errors
-    def fill(sent: str, model: str, src: str, lines: str):
-        c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
+    def show(c, sent: str, texts: list[str], gold: list[int] | None):
         if len(texts) < MIN_SENTENCES:  # not an error: the tab waits for a set (the other tabs still fill)
             return {note: f"Pick a labelled file or type at least {MIN_SENTENCES} sentences, one per line, then press "
                           "Shift+Enter in that box.", scores: None, table: None, neighbours: None, raw: None}
-        v = similarity_view(c, sentence(sent), texts, gold, progress=stop_if_gone)
+        v = similarity_view(c, sent, texts, gold, progress=stop_if_gone)
         what = f"{len(v.sentences)} sentences" + ("" if gold else " (unlabelled: no accuracies)")
         return {note: f"Over {what}.", scores: similarity_views.scores_figure(v), table: similarity_views.scores_table(v),
                 neighbours: similarity_views.neighbours_table(v), raw: similarity_views.similarity_json(v)}
-
-    outputs = [note, scores, table, neighbours, raw]
-    _run_set(source, typed, fill, shown, choice, outputs)
 
     def similarity_api(text: str, sentences: list[str], labels: list[int] | None = None) -> dict:
         """Per pooling: the sentence's cosine neighbours in `sentences`, cosine-kNN vs probe accuracy, anisotropy."""
         v = similarity_view(classifier, sentence(text), sentences_checked(sentences), labels, progress=stop_if_gone)
         return similarity_views.similarity_json(v)
 
-    lab = Lab(fill, [choice, source, typed], outputs, [(similarity_api, "similarity", HEAVY)])
-    lab.url = {"sim_set": source, "sim_typed": typed}  # this tab's keys in the page's link
-    return lab
+    return _set_lab(show, [note, scores, table, neighbours, raw], (similarity_api, "similarity", HEAVY), controls,
+                    models, dataset_files, shown, choice)
 
 
 def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
-    files = offered_files(dataset_files, classifier.labels)
-    with gr.Tab("Pooling mismatch", id="mismatch"):
-        gr.Markdown("A head trained on one pooling, fed the vectors of another: a common silent bug (train with `mean`, "
-                    "serve with `cls`). Rows: the head; columns: the pooling whose vectors it receives; the diagonal is the "
-                    "honest one.")
-        source, typed = _set_controls(files, "mm")
+    with _set_tab("Pooling mismatch", "mismatch", "mm", MISMATCH_INTRO, dataset_files, classifier.labels) as controls:
         flips = gr.Markdown(elem_id="mismatch-flips")
         matrix = gr.Plot(label="accuracy of each head on each pooling's vectors", elem_id="mismatch-matrix")
         table = gr.Dataframe(label="the explained sentence: each head on each pooling's vector", interactive=False, wrap=True)
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
-    @user_errors
-    def fill(sent: str, model: str, src: str, lines: str):
-        c, texts, gold = chosen_set(models, model, dataset_files, src, lines)
+    def show(c, sent: str, texts: list[str], gold: list[int] | None):
         if len(texts) < MIN_SENTENCES:  # the sentence's own row needs no set; the matrix waits for one
             texts, gold = [], None
-        v = mismatch_view(c, sentence(sent), texts, gold, progress=stop_if_gone)
+        v = mismatch_view(c, sent, texts, gold, progress=stop_if_gone)
         return {flips: mismatch_views.flips_markdown(v), matrix: mismatch_views.accuracy_matrix(v),
                 table: mismatch_views.sentence_table(v), raw: mismatch_views.mismatch_json(v)}
-
-    outputs = [flips, matrix, table, raw]
-    _run_set(source, typed, fill, shown, choice, outputs)
 
     def mismatch_api(text: str, sentences: list[str] | None = None, labels: list[int] | None = None) -> dict:
         """Every head on every pooling's vectors: accuracy over `sentences` (with labels) and the sentence's predictions."""
@@ -151,9 +169,8 @@ def mismatch_tab(classifier, shown, models, choice, dataset_files) -> Lab:
         v = mismatch_view(classifier, sentence(text), texts, labels, progress=stop_if_gone)
         return mismatch_views.mismatch_json(v)
 
-    lab = Lab(fill, [choice, source, typed], outputs, [(mismatch_api, "mismatch", HEAVY)])
-    lab.url = {"mm_set": source, "mm_typed": typed}  # this tab's keys in the page's link
-    return lab
+    return _set_lab(show, [flips, matrix, table, raw], (mismatch_api, "mismatch", HEAVY), controls, models,
+                    dataset_files, shown, choice)
 
 
 def attention_tab(classifier, shown, models, choice) -> Lab:
@@ -179,8 +196,7 @@ def attention_tab(classifier, shown, models, choice) -> Lab:
                            interactive=False, wrap=True, max_height=500, elem_id="attention-top")
         cls_row = gr.Plot(label="the [CLS] row of every layer and head")
         versus = gr.Plot(label="self-attention vs the attention pooling")
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
     @user_errors
     def fill(sent: str, model: str, at: int, pads: int, pad_side: str, colours: str = "row", of: str = "mean"):
@@ -246,8 +262,7 @@ def encoder_tab(classifier, shown) -> Lab:
                     "The tiny random models are built here with real shapes and meaningless predictions.")
         entry = gr.Dropdown(list(choices), value=list(choices)[0], label="encoder", elem_id="encoder-choice")
         trace = gr.Markdown(elem_id="encoder-trace")
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
     @user_errors
     def fill(sent: str, which: str):

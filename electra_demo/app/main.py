@@ -8,6 +8,8 @@ of their own: REST calls there do not pay for the page's session state).
 import argparse
 import os
 
+from ..errors import InputError, cli
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +43,6 @@ def port_is_free(host: str, port: int) -> bool:
 
 def main(argv=None):
     args = parse_args(argv)
-    from ..errors import InputError
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port}: must be between 1 and 65535")
@@ -90,7 +91,4 @@ def build(args):
     return demo, light_api(demo.json_api)  # the same JSON endpoints without the page's session state, at /api
 
 
-def cli_main(argv=None):
-    from ..errors import run_cli
-
-    return run_cli(main, argv)
+cli_main = cli(main)

@@ -5,7 +5,7 @@ from ..errors import InputError
 from ..lab.explain import MAX_CHARS
 from ..lab.padding import DEFAULT_OTHER, MAX_PADS, SIDES, padding_lab
 from ..views import padding as views
-from .common import MODEL, Lab, sentence, user_errors, when_explained
+from .common import MODEL, Lab, numbers, sentence, user_errors, when_explained
 
 
 def padding_tab(classifier, shown, models, choice) -> Lab:
@@ -23,8 +23,7 @@ def padding_tab(classifier, shown, models, choice) -> Lab:
         vectors = gr.Plot(label="vectors at N pads")
         preds = gr.Dataframe(label="predictions of each head as N grows", interactive=False, wrap=True)
         batched = gr.Dataframe(label="alone vs batched with the longer sentence", interactive=False, wrap=True)
-        with gr.Accordion("numbers (JSON)", open=False):
-            raw = gr.JSON()
+        raw = numbers()
 
     @user_errors
     def fill(text: str, model: str, n_pads: int, other_text: str, pad_side: str):

@@ -4,7 +4,7 @@ import gradio as gr
 from ..errors import InputError
 from ..lab.pooler_output import explain_pooler
 from ..views import pooler_output as views
-from .common import user_errors
+from .common import numbers, user_errors
 from .explain import Follow
 
 
@@ -19,8 +19,7 @@ def pooler_tab(classifier) -> tuple[list, Follow]:
             gr.Code(ex.head_source, language="python", label="transformers: ElectraClassificationHead", interactive=False)
         choice = gr.Dropdown(names, value=names[0], label="pooling for the LightningModule", elem_id="snippet-pooling")
         code = gr.Code(ex.snippets[names[0]], language="python", label="LightningModule", interactive=False)
-        with gr.Accordion("numbers (JSON)", open=False):
-            numbers = gr.JSON(views.pooler_json(ex))
+        raw = numbers(views.pooler_json(ex))
 
     def snippet(name: str) -> str:
         """A complete LightningModule for one pooling."""
@@ -37,6 +36,6 @@ def pooler_tab(classifier) -> tuple[list, Follow]:
     def follow(other) -> dict:
         """Another model in the menu: its backbone's row (the tiny BERT/ELECTRA rows and the snippets stay)."""
         mine = explain_pooler(other)
-        return {facts: views.pooler_markdown(mine), numbers: views.pooler_json(mine)}
+        return {facts: views.pooler_markdown(mine), raw: views.pooler_json(mine)}
 
-    return [(pooler_api, "pooler_output", {})], Follow(follow, [facts, numbers], {"snippet": choice})
+    return [(pooler_api, "pooler_output", {})], Follow(follow, [facts, raw], {"snippet": choice})

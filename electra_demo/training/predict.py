@@ -24,7 +24,7 @@ import torch
 
 from ..checkpoint import load_classifier
 from ..data import label_ids, pad_batch, read_chunks, spreadsheet_safe, tokenize
-from ..errors import DataError, InputError, run_cli
+from ..errors import DataError, InputError, cli
 from ..model import MAX_LENGTH
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
@@ -202,8 +202,7 @@ def main(argv=None):
     return summary
 
 
-def cli_main(argv=None):
-    return run_cli(main, argv)
+cli_main = cli(main)
 
 
 if __name__ == "__main__":

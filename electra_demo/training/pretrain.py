@@ -24,7 +24,7 @@ from transformers import AutoTokenizer, ElectraConfig, get_linear_schedule_with_
 
 from ..checkpoint import new_folder, read_ckpt
 from ..data import read_rows
-from ..errors import CheckpointError, DataError, InputError, run_cli
+from ..errors import CheckpointError, DataError, InputError, cli
 from ..model import MAX_POSITIONS, PRESETS, preset_config
 from ..tokenizer import train_wordpiece
 from .datamodule import BucketBatchSampler, ResumableBatches, resuming
@@ -275,6 +275,7 @@ def main(argv=None):
     special = [tok.cls_token_id, tok.sep_token_id, tok.pad_token_id]
     system = PretrainSystem(cfg.to_dict(), special, tok.mask_token_id, args.lr, args.warmup_steps, 0.01,
                             args.gen_size_divisor, args.disc_weight, args.mask_prob)
+    discriminator = system.model.discriminator  # the plain module: a compiled one wraps it and shares its parameters
     if args.compile:
         system.model.generator.electra = torch.compile(system.model.generator.electra, dynamic=False)
         system.model.discriminator = torch.compile(system.model.discriminator, dynamic=False)
@@ -289,7 +290,7 @@ def main(argv=None):
         trainer.fit(system, datamodule=data, ckpt_path=last if args.resume and os.path.exists(last) else None, weights_only=True)
     if not trainer.is_global_zero:
         return None
-    disc = getattr(system.model.discriminator, "_orig_mod", system.model.discriminator).to(getattr(torch, args.save_dtype))
+    disc = discriminator.to(getattr(torch, args.save_dtype))
     m = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items()}
     info = {"steps": trainer.global_step, "tokens_seen": trainer.global_step * tokens_per_step, "seq_len": args.seq_len,
             "batch_size": args.batch_size, "rows_available": len(arr), "unigram_entropy_nats": round(unigram_entropy(arr, len(tok)), 3),
@@ -304,8 +305,7 @@ def main(argv=None):
     return info
 
 
-def cli_main(argv=None):
-    return run_cli(main, argv)
+cli_main = cli(main)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from transformers.utils import logging as hf_logging
 from ..backbone import INSTALL_HINT, PACKAGE, describe, package_folder, transplant
 from ..checkpoint import LIMITS, load_classifier, looks_like_hub_id, read_ckpt, save_checkpoint
 from ..data import labels_path, load_label_names, read_labelled, split_stratified
-from ..errors import CheckpointError, InputError, run_cli
+from ..errors import CheckpointError, InputError, cli
 from ..model import MAX_LENGTH, MAX_POSITIONS, PRESETS, build_classifier, preset_config
 from ..pooling import parse_poolings
 from ..tokenizer import train_wordpiece
@@ -93,6 +93,12 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
     """The module docstring as written, and every flag's default after its help."""
 
 
+def recipe_flag(group, name: str, help: str):
+    """A float flag whose default comes from the start's recipe; its help quotes RECIPES, so the two cannot differ."""
+    values = ", ".join(f"{start} {recipe[name]:g}" for start, recipe in RECIPES.items())
+    group.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"{help} (recipe: {values})")
+
+
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
@@ -120,19 +126,16 @@ def build_parser():
     m.add_argument("--main-pooling", default=None,
                    help="the head the app shows first (default: under --monitor mean/best, the head with the best "
                         "validation accuracy at the chosen step; under main, cls if trained)")
-    m.add_argument("--dropout", type=float, default=None, help="hidden dropout of the encoder (recipe: pretrained 0.1, scratch 0.2)")
+    recipe_flag(m, "dropout", "hidden dropout of the encoder")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--lr", type=float, default=None, help="peak learning rate of AdamW (recipe: pretrained 1e-4, scratch 2e-4)")
+    recipe_flag(o, "lr", "peak learning rate of AdamW")
     o.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (not on biases, norms)")
     o.add_argument("--warmup-ratio", type=float, default=0.1,
                    help="linear warmup over this fraction of the schedule, then linear decay to 0 at the end of the "
                         "bound in force: --max-steps, --max-epochs, or --max-time (re-estimated from the measured "
                         "time per step, so a time-bounded run finishes its decay when time runs out)")
-    o.add_argument("--token-dropout", type=float, default=None,
-                   help="word dropout: replace this fraction of training tokens by [MASK] (recipe: pretrained 0, scratch 0.2)")
-    o.add_argument("--ema", type=float, default=None,
-                   help="exponential moving average of the weights with this decay, validated and exported; 0 = off "
-                        "(recipe: pretrained 0, scratch 0.998)")
+    recipe_flag(o, "token_dropout", "word dropout: replace this fraction of training tokens by [MASK]")
+    recipe_flag(o, "ema", "exponential moving average of the weights with this decay, validated and exported; 0 = off")
     o.add_argument("--monitor", choices=list(MONITORS), default="mean",
                    help="which validation accuracy chooses the exported step and drives early stopping: the main "
                         "head's (main), the mean over heads (mean), or the best head's (best). 'mean' is the "
@@ -556,8 +559,7 @@ def main(argv=None):
     return metrics
 
 
-def cli_main(argv=None):
-    return run_cli(main, argv)
+cli_main = cli(main)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import plotly.colors
 
 from ... import pooling
 from ...checkpoint import load_classifier
-from ...errors import InputError, UserError, run_cli
+from ...errors import InputError, UserError, cli
 from ...lab.explain import MAX_CHARS, explain
 from ...lab.padding import DEFAULT_OTHER, MAX_PADS, SIDES
 from ...views import common
@@ -204,5 +204,4 @@ def main(argv=None):
     return sizes
 
 
-def cli_main(argv=None):
-    return run_cli(main, argv)
+cli_main = cli(main)
