@@ -1,5 +1,6 @@
 """A page a teacher can project and share (issue 23), in headless Debian chromium: every view reachable by a link,
 bad links ignored, tabs that stay in place, bad input that keeps the page."""
+import io
 import urllib.parse
 
 import pytest
@@ -205,6 +206,37 @@ def test_attention_heads_readable(page, app_url):
     expect(plot).not_to_contain_text("row max")
 
 
+def _colours(locator) -> int:
+    """How many distinct colours the element shows on screen (a drawn colour bar: dozens; a blank one: 1 or 2)."""
+    from PIL import Image
+
+    return len(Image.open(io.BytesIO(locator.screenshot())).convert("RGB").getcolors(1 << 24))
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1400, 900)])
+def test_pooled_vectors_per_row_draws_its_colour_bar(page, app_url, width, height):
+    """The figure's "per row" button restyles its one heatmap: the colour bar then reads -1..1 and is drawn (with a
+    hidden second trace made visible instead, it drew blank on a phone)."""
+    page.set_viewport_size({"width": width, "height": height})
+    try:
+        page.goto(app_url + "?sentence=not+bad+at+all&tab=pooling-side-by-side")
+        _explained(page, "not bad at all")
+        plot = page.locator("#pooled-vectors")
+        ticks = "(el) => [...el.querySelectorAll('.colorbar text')].map(t => t.textContent.replace('\\u2212', '-'))"
+        page.wait_for_function(f"() => ({ticks})(document.getElementById('pooled-vectors')).length > 0")
+        assert max(float(t) for t in plot.evaluate(ticks)) > 1  # one shared scale first: mean_sqrt_len reaches past 1
+        plot.get_by_text("per row", exact=True).click()
+        expect(plot).to_contain_text("its own largest")
+        page.wait_for_function(f"() => ({ticks})(document.getElementById('pooled-vectors')).includes('-1')")
+        assert {"-1", "0", "1"} <= set(plot.evaluate(ticks)), plot.evaluate(ticks)
+        bar = plot.locator(".colorbar .cbfills").first
+        bar.scroll_into_view_if_needed()
+        assert _colours(bar) > 20  # the gradient is drawn
+        assert page.evaluate(OVERLAPS) == []
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
+
+
 OVERLAPS = """() => {  // pairs of figure texts (titles, axis titles, legends, colour bars, subplot titles, buttons) that
   const out = [];  // overlap, and any of them outside its figure's box
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
@@ -233,6 +265,15 @@ OVERLAPS = """() => {  // pairs of figure texts (titles, axis titles, legends, c
 }"""
 
 
+# Plotly's url(...#id) references (colour-bar gradients, clip paths) that name another URL than the page's: drawn blank
+STALE_URLS = """() => { const base = location.href.split('#')[0], out = [];
+  document.querySelectorAll('.js-plotly-plot [style*="url("], .js-plotly-plot [clip-path]').forEach(e => {
+    const v = (e.getAttribute('style') || '') + ' ' + (e.getAttribute('clip-path') || '');
+    for (const m of v.matchAll(/url\\(['"]?([^'")#]*)#/g)) if (m[1] && m[1] !== base) out.push(m[1]);
+  });
+  return out; }"""
+
+
 @pytest.mark.parametrize("width,height", [(390, 844), (1024, 768), (1400, 900)])
 def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
     from electra_demo.app.tour import TAB_IDS
@@ -250,6 +291,7 @@ def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
             page.evaluate("() => new Promise(r => setTimeout(r, 600))")  # the resize after a tab switch (electraResize)
             found = page.evaluate(OVERLAPS)
             assert found == [], (width, tab_id, found)
+            assert page.evaluate(STALE_URLS) == [], (width, tab_id)  # colour bars and clip paths still drawn
     finally:
         page.set_viewport_size({"width": 1400, "height": 900})
 

@@ -68,8 +68,24 @@ window.electraSync = (vals) => {
     if (v === null || v === undefined || v === '') u.searchParams.delete(k); else u.searchParams.set(k, String(v));
   }
   const tab = window.electraTab(); if (tab) u.searchParams.set('tab', tab);
+  const before = window.location.href.split('#')[0];
   window.history.replaceState(null, '', u.toString());
+  window.electraRebase(before, window.location.href.split('#')[0]);
   return u.toString();
+};
+// Plotly draws colour-bar gradients and clip paths as url('<the page's URL>#id') when the page has a <base> (Gradio's
+// does), with the URL read once per figure (its private _context._baseUrl). Once the link above changes the URL, those
+// references point at another document and draw blank: move the drawn ones and each figure's base to the new URL.
+window.electraRebase = (before, after) => {
+  if (before === after) return;
+  const swap = (v) => v && v.includes(before + '#') ? v.split(before + '#').join(after + '#') : null;
+  document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    if (gd._context && gd._context._baseUrl) gd._context._baseUrl = after;
+    gd.querySelectorAll('[style*="url("], [clip-path], [fill^="url("], [mask]').forEach(e => {
+      for (const a of ['fill', 'stroke']) { const v = swap(e.style.getPropertyValue(a)); if (v) e.style.setProperty(a, v); }
+      for (const a of ['clip-path', 'fill', 'mask']) { const v = swap(e.getAttribute(a)); if (v) e.setAttribute(a, v); }
+    });
+  });
 };
 window.electraResize = () => {  // plots drawn in a hidden tab come back at the wrong width: redraw at the real one
   for (const t of [50, 250]) setTimeout(() => {

@@ -105,16 +105,19 @@ def pooled_vectors(expl: Explanation) -> go.Figure:
     shared = f"Sentence vectors (B=1, H={z.shape[1]}) per pooling, one colour scale [-{m:.2g}, {m:.2g}]" + (
         f": {names[top]} dominates it" if dominates else "")
     rows = f"Sentence vectors (B=1, H={z.shape[1]}), each row scaled to its own largest |value|: compare patterns only"
-    fig = go.Figure([go.Heatmap(z=rounded(values), zmin=-bound, zmax=bound, colorscale=DIVERGING, visible=i == 0,
-                                hovertemplate="%{y}<br>dim %{x}<br>" + what + " %{z}<extra></extra>")
-                     for i, (values, bound, what) in enumerate([(z, m, "value"), (per_row, 1, "value / row max")])])
+    # one trace, restyled by the buttons (a second, hidden trace drew its colour bar blank once shown)
+    scales = [dict(z=[rounded(values)], zmin=[-bound], zmax=[bound], hovertemplate=["%{y}<br>dim %{x}<br>" + what +
+                                                                                     " %{z}<extra></extra>"])
+              for values, bound, what in [(z, m, "value"), (per_row, 1, "value / row max")]]
+    fig = go.Figure(go.Heatmap(colorscale=DIVERGING, **{k: v[0] for k, v in scales[0].items()}))
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(names))),
                      ticktext=names)
     fig.update_xaxes(title="hidden dimension")
-    layout(fig, shared, 150 + 26 * len(names), top=90)
-    shared, rows = fig.layout.title.text, wrap(rows, TITLE_CHARS)  # as layout() wrapped the first
-    buttons = [dict(label="one scale", method="update", args=[{"visible": [True, False]}, {"title.text": shared}]),
-               dict(label="per row", method="update", args=[{"visible": [False, True]}, {"title.text": rows}])]
+    shared, rows = wrap(shared, TITLE_CHARS), wrap(rows, TITLE_CHARS)  # as layout() wraps a title
+    layout(fig, max(shared, rows, key=lambda t: t.count("<br>")), 150 + 26 * len(names), top=90)  # room for either
+    fig.layout.title.text = shared
+    buttons = [dict(label="one scale", method="update", args=[scales[0], {"title.text": shared}]),
+               dict(label="per row", method="update", args=[scales[1], {"title.text": rows}])]
     fig.update_layout(updatemenus=[dict(type="buttons", direction="right", buttons=buttons, showactive=True, x=1,
                                         xanchor="right", y=1.0, yanchor="bottom", pad=dict(t=2, b=2),
                                         font=dict(size=10))])  # small: buttons push the margins
