@@ -80,6 +80,8 @@ window.electraRebase = (before, after) => {
   if (before === after) return;
   const swap = (v) => v && v.includes(before + '#') ? v.split(before + '#').join(after + '#') : null;
   document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    if (gd._context && !('_baseUrl' in gd._context))  // the browser tests fail on this console error
+      console.error(`plotly.js ${(window.Plotly || {}).version}: _context._baseUrl moved; update electraRebase (app/page.py)`);
     if (gd._context && gd._context._baseUrl) gd._context._baseUrl = after;
     gd.querySelectorAll('[style*="url("], [clip-path], [fill^="url("], [mask]').forEach(e => {
       for (const a of ['fill', 'stroke']) { const v = swap(e.style.getPropertyValue(a)); if (v) e.style.setProperty(a, v); }
