@@ -222,11 +222,12 @@ def test_pooled_vectors_per_row_draws_its_colour_bar(page, app_url, width, heigh
         page.goto(app_url + "?sentence=not+bad+at+all&tab=pooling-side-by-side")
         _explained(page, "not bad at all")
         plot = page.locator("#pooled-vectors")
-        ticks = "(el) => [...el.querySelectorAll('.colorbar text')].map(t => t.textContent.replace('\\u2212', '-'))"
+        ticks = """(el) => [...el.querySelectorAll('.colorbar text')].map(t => t.textContent.replace('\\u2212', '-'))
+                   .filter(t => /^-?[0-9.]+$/.test(t))"""  # the tick labels, not the colour bar's title
         page.wait_for_function(f"() => ({ticks})(document.getElementById('pooled-vectors')).length > 0")
         assert max(float(t) for t in plot.evaluate(ticks)) > 1  # one shared scale first: mean_sqrt_len reaches past 1
         plot.get_by_text("per row", exact=True).click()
-        expect(plot).to_contain_text("its own largest")
+        expect(plot).to_contain_text("row max")  # the colour bar names the scale
         page.wait_for_function(f"() => ({ticks})(document.getElementById('pooled-vectors')).includes('-1')")
         assert {"-1", "0", "1"} <= set(plot.evaluate(ticks)), plot.evaluate(ticks)
         bar = plot.locator(".colorbar .cbfills").first
@@ -274,6 +275,12 @@ STALE_URLS = """() => { const base = location.href.split('#')[0], out = [];
   return out; }"""
 
 
+# true once every shown figure's title is the fit views.common.layout made for its width (app/page.py, electraFit)
+UNFITTED = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => gd.offsetParent).every(gd => {
+  const fit = gd.layout && gd.layout.meta && gd.layout.meta.fit;
+  return !fit || gd.layout.title.text === (gd.clientWidth >= fit.px ? fit.wide : fit.narrow)['title.text']; })"""
+
+
 @pytest.mark.parametrize("width,height", [(390, 844), (1024, 768), (1400, 900)])
 def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
     from electra_demo.app.tour import TAB_IDS
@@ -289,6 +296,7 @@ def test_no_overlapping_text_in_any_figure(page, app_url, width, height):
                 plots.first.wait_for()  # a tab with figures: drawn
             page.wait_for_function("() => !document.querySelector('.js-plotly-plot:not(:has(.main-svg))')")
             page.evaluate("() => new Promise(r => setTimeout(r, 600))")  # the resize after a tab switch (electraResize)
+            page.wait_for_function(UNFITTED)  # every title wrapped for its figure's width (phone: 42, else 96 characters)
             found = page.evaluate(OVERLAPS)
             assert found == [], (width, tab_id, found)
             assert page.evaluate(STALE_URLS) == [], (width, tab_id)  # colour bars and clip paths still drawn

@@ -89,6 +89,24 @@ window.electraRebase = (before, after) => {
     });
   });
 };
+// Titles fitted to each figure's width: views.common.layout wraps them for a phone and keeps the wide fit in
+// layout.meta.fit; a figure at least fit.px wide takes the wide one (one or two lines on a laptop or a projector).
+window.electraFit = (gd) => {
+  const fit = gd.layout && gd.layout.meta && gd.layout.meta.fit;
+  if (!fit || !window.Plotly || !gd.clientWidth) return;
+  const want = gd.clientWidth >= fit.px ? fit.wide : fit.narrow;
+  const get = (k) => k.split(/[.[]|]/).filter(Boolean).reduce((o, p) => (o == null ? o : o[p]), gd.layout);
+  if (Object.entries(want).every(([k, v]) => get(k) === v)) return;
+  window.Plotly.relayout(gd, want);
+};
+let electraFitting = 0;  // at most one pass per frame, whatever the number of DOM changes (plotly makes many)
+new MutationObserver(() => {
+  if (electraFitting) return;
+  electraFitting = requestAnimationFrame(() => {
+    electraFitting = 0;
+    document.querySelectorAll('.js-plotly-plot').forEach(gd => { if (gd.offsetParent) window.electraFit(gd); });
+  });
+}).observe(document.documentElement, { childList: true, subtree: true });
 window.electraResize = () => {  // plots drawn in a hidden tab come back at the wrong width: redraw at the real one
   for (const t of [50, 250]) setTimeout(() => {
     window.dispatchEvent(new Event('resize'));

@@ -34,6 +34,8 @@ def prob_text(p: float) -> str:
 
 
 TITLE_CHARS = 42  # characters per title line: a phone's figure (~350 px at 14 px text) holds about this many
+WIDE_CHARS = 96  # ... and a figure at least WIDE_PX wide (a laptop, a projector) this many
+WIDE_PX = 760
 LINE_PX = 18  # height of one more title line
 
 
@@ -50,30 +52,40 @@ def wrap(text: str, width: int) -> str:
     return "<br>".join(lines + [line])
 
 
-def layout(fig: go.Figure, title: str, height: int, top: int = 50) -> go.Figure:
-    """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template.
-    Readable from a phone to a projector: the title and the subplot titles wrapped to their width (the figure grows
-    by the lines added), the legend below the x-axis titles."""
-    title = wrap(title, TITLE_CHARS)
-    extra = LINE_PX * title.count("<br>")
-    columns = len({tuple(fig.layout[k].domain or (0, 1)) for k in fig.layout if k.startswith("xaxis")}) or 1
-    sub = 0  # lines added to the subplot titles: the top row's grow into the margin above it
-    for a in fig.layout.annotations or ():  # subplot titles (12 px) share the width between the columns
-        if a.text and a.yanchor == "bottom" and a.xref == "paper":
-            a.text = wrap(a.text, max(14, (TITLE_CHARS + 6) // columns))
-            a.font.size = 12
-            sub = max(sub, a.text.count("<br>"))
+def fitted(title: str, subtitles: dict[int, str], columns: int, height: int, top: int, chars: int, reserve: int = 0) -> dict:
+    """The Plotly.relayout update that fits a figure's title in lines of `chars` characters, its subplot titles (12 px,
+    by annotation index) in their column's share, and grows the top margin and the figure by the lines added, keeping
+    `reserve` px free between the title and the plot (for buttons there)."""
+    title = wrap(title, chars)
+    subs = {i: wrap(t, max(14, (chars + 6) // columns)) for i, t in subtitles.items()}
+    sub = max((t.count("<br>") for t in subs.values()), default=0)  # lines added to the top row's subplot titles
     # plotly puts the title's first baseline at the middle of the top margin, its other lines below it, and the top
     # row's subplot titles grow up from the plot: the margin holds both
-    subplots = any(a.yanchor == "bottom" for a in fig.layout.annotations or ())
-    need = 2 * (LINE_PX * title.count("<br>") + 8 + ((15 * (sub + 1) + 4) if subplots else 0))
-    extra = max(extra + 15 * sub, need - top)
+    lines = LINE_PX * title.count("<br>")
+    need = 2 * (lines + 8 + reserve + ((15 * (sub + 1) + 4) if subtitles else 0))
+    extra = max(lines + 15 * sub, need - top)
+    return {"title.text": title, "height": height + extra, "margin.t": top + extra,
+            **{f"annotations[{i}].text": t for i, t in subs.items()}}
+
+
+def layout(fig: go.Figure, title: str, height: int, top: int = 50, reserve: int = 0) -> go.Figure:
+    """Title, height, transparent background (follows the page theme), room for tick labels, no 8 kB template.
+    Readable from a phone to a projector: the title and the subplot titles wrapped to a phone's width (the figure
+    grows by the lines added), the legend below the x-axis titles; `layout.meta.fit` holds the same for a wide figure,
+    which the page applies to every figure at least WIDE_PX wide (app/page.py, electraFit)."""
+    columns = len({tuple(fig.layout[k].domain or (0, 1)) for k in fig.layout if k.startswith("xaxis")}) or 1
+    subtitles = {i: a.text for i, a in enumerate(fig.layout.annotations or ())
+                 if a.text and a.yanchor == "bottom" and a.xref == "paper"}
+    narrow, wide = (fitted(title, subtitles, columns, height, top, chars, reserve) for chars in (TITLE_CHARS, WIDE_CHARS))
+    for i in subtitles:
+        fig.layout.annotations[i].update(text=narrow[f"annotations[{i}].text"], font_size=12)
     plot = max(height - top - 10, 100)
     titled = any(fig.layout[k].title.text for k in fig.layout if k.startswith("xaxis"))
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height + extra, template="none",
-                      margin=dict(l=10, r=10, t=top + extra, b=10), paper_bgcolor="rgba(0,0,0,0)",
+    fig.update_layout(title=dict(text=narrow["title.text"], x=0, font=dict(size=14)), height=narrow["height"],
+                      margin=dict(l=10, r=10, t=narrow["margin.t"], b=10), template="none", paper_bgcolor="rgba(0,0,0,0)",
                       plot_bgcolor="rgba(0,0,0,0)", font=dict(color=TEXT_GREY),
-                      legend=dict(orientation="h", yanchor="top", y=-min(0.5, max(0.15, (110 if titled else 60) / plot))))
+                      legend=dict(orientation="h", yanchor="top", y=-min(0.5, max(0.15, (110 if titled else 60) / plot))),
+                      meta=dict(fit=dict(px=WIDE_PX, narrow=narrow, wide=wide)))
     fig.update_xaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
     fig.update_yaxes(automargin=True, gridcolor="rgba(128,128,128,0.2)")
     return fig

@@ -19,7 +19,7 @@ from ..checkpoint import LoadedModel
 from ..data import spreadsheet_safe
 from ..encoders import OWN_HEAD
 from ..lab.explain import Explanation
-from .common import DIVERGING, SEQUENTIAL, TITLE_CHARS, escape, layout, md_text, prob_text, rounded, rounded_many, token_axis, wrap, zmax
+from .common import DIVERGING, SEQUENTIAL, escape, layout, md_text, prob_text, rounded, rounded_many, token_axis, zmax
 
 NO_HEAD = "no head trained for this pooling"
 SHAPE_HEADERS = ["tensor", "shape", "dtype", "note"]
@@ -102,22 +102,20 @@ def pooled_vectors(expl: Explanation) -> go.Figure:
     per_row = z / peak.clip(min=1e-12)[:, None]  # (P, H) each row in [-1, 1]
     top = int(peak.argmax())
     dominates = len(names) > 1 and peak[top] > 3 * float(np.median(peak))
-    shared = f"Sentence vectors (B=1, H={z.shape[1]}) per pooling, one colour scale [-{m:.2g}, {m:.2g}]" + (
-        f": {names[top]} dominates it" if dominates else "")
-    rows = f"Sentence vectors (B=1, H={z.shape[1]}), each row scaled to its own largest |value|: compare patterns only"
-    # one trace, restyled by the buttons (a second, hidden trace drew its colour bar blank once shown)
-    scales = [dict(z=[rounded(values)], zmin=[-bound], zmax=[bound], hovertemplate=["%{y}<br>dim %{x}<br>" + what +
-                                                                                     " %{z}<extra></extra>"])
+    title = (f"Sentence vectors (B=1, H={z.shape[1]}) on one colour scale [-{m:.2g}, {m:.2g}]" +
+             (f" ({names[top]} dominates it)" if dominates else "") + "; per row: each row over its own largest |value|")
+    # one heatmap the buttons restyle; its colour bar names the scale in use
+    scales = [{"z": [rounded(values)], "zmin": [-bound], "zmax": [bound], "colorbar.title.text": [what],
+               "hovertemplate": ["%{y}<br>dim %{x}<br>" + what + " %{z}<extra></extra>"]}
               for values, bound, what in [(z, m, "value"), (per_row, 1, "value / row max")]]
-    fig = go.Figure(go.Heatmap(colorscale=DIVERGING, **{k: v[0] for k, v in scales[0].items()}))
+    fig = go.Figure(go.Heatmap(z=scales[0]["z"][0], zmin=-m, zmax=m, colorscale=DIVERGING, colorbar_title=dict(text="value", side="right"),
+                               hovertemplate=scales[0]["hovertemplate"][0]))
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(names))),
                      ticktext=names)
     fig.update_xaxes(title="hidden dimension")
-    shared, rows = wrap(shared, TITLE_CHARS), wrap(rows, TITLE_CHARS)  # as layout() wraps a title
-    layout(fig, max(shared, rows, key=lambda t: t.count("<br>")), 150 + 26 * len(names), top=90)  # room for either
-    fig.layout.title.text = shared
-    buttons = [dict(label="one scale", method="update", args=[scales[0], {"title.text": shared}]),
-               dict(label="per row", method="update", args=[scales[1], {"title.text": rows}])]
+    layout(fig, title, 150 + 26 * len(names), reserve=36)  # the buttons sit between the title and the plot
+    buttons = [dict(label="one scale", method="restyle", args=[scales[0]]),
+               dict(label="per row", method="restyle", args=[scales[1]])]
     fig.update_layout(updatemenus=[dict(type="buttons", direction="right", buttons=buttons, showactive=True, x=1,
                                         xanchor="right", y=1.0, yanchor="bottom", pad=dict(t=2, b=2),
                                         font=dict(size=10))])  # small: buttons push the margins
