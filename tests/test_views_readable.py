@@ -54,3 +54,24 @@ def test_pooled_vectors_offer_per_row_scaling(tiny_loaded):
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["one scale", "per row"]
     assert np.array_equal(np.asarray(one["z"][0]), np.asarray(heat.z)) and one["zmax"] == [heat.zmax] > [1]  # sizes
     assert np.allclose(np.abs(np.asarray(per_row["z"][0])).max(1), 1, atol=1e-3) and per_row["zmax"] == [1]
+
+
+def test_titles_carry_a_phone_fit_and_a_wide_fit():
+    """layout() wraps for a phone and keeps the wide fit (the page applies it from WIDE_PX): fewer lines, a smaller
+    figure, subplot titles wrapped per column in both."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from electra_demo.views.common import TITLE_CHARS, WIDE_CHARS, WIDE_PX, layout
+
+    title = "Masked poolings stay put (flat at 0 and 1); naive ones (dashed) drift as N grows, on both sides"
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["right: L2 distance to N = 0 over the whole sweep", "left"])
+    fig.add_trace(go.Scatter(y=[0, 1]), 1, 1)
+    fit = layout(fig, title, 400).layout.meta["fit"]
+    narrow, wide = fit["narrow"], fit["wide"]
+    assert fit["px"] == WIDE_PX and fig.layout.title.text == narrow["title.text"] and fig.layout.height == narrow["height"]
+    assert all(len(line) <= TITLE_CHARS for line in narrow["title.text"].split("<br>"))
+    assert all(len(line) <= WIDE_CHARS for line in wide["title.text"].split("<br>"))
+    assert wide["title.text"].count("<br>") < narrow["title.text"].count("<br>") and wide["height"] < narrow["height"]
+    assert fig.layout.annotations[0].text == narrow["annotations[0].text"] != wide["annotations[0].text"]
+    assert wide["margin.t"] < narrow["margin.t"]
